@@ -1,0 +1,43 @@
+"""Asyncio client for the HelpSpace helpdesk API."""
+
+from .client import ClientStats, HelpSpaceClient
+from .errors import (
+    AmbiguousCreate,
+    APIError,
+    AuthError,
+    BadResponse,
+    ConfigurationError,
+    HelpSpaceError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .paging import Page
+from .protocol import PageMeta
+from .ratelimit import RateLimiter
+from .retry import RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousCreate",
+    "APIError",
+    "AuthError",
+    "BadResponse",
+    "ClientStats",
+    "ConfigurationError",
+    "HelpSpaceClient",
+    "HelpSpaceError",
+    "NotFound",
+    "Page",
+    "PageMeta",
+    "RateLimited",
+    "RateLimiter",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,241 @@
+"""`HelpSpaceClient`: one aiohttp session, one rate budget, safe retries.
+
+Every call goes through `request()`, which composes the pure protocol functions, the
+retry policy and the shared rate limiter around `_send`, the only code that touches
+aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import aiohttp
+import orjson
+
+from . import protocol
+from .errors import AmbiguousCreate, APIError, ConfigurationError, RateLimited, TransportError
+from .ratelimit import RateLimiter
+from .retry import ConnectFailed, RetryPolicy
+
+logger = logging.getLogger("helpspace_async")
+
+
+@dataclass
+class RawResponse:
+    """What came back over the wire, before any interpretation."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass
+class ClientStats:
+    """Counters a progress line or summary can show."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0  # answers with status 429
+    errors: int = 0
+
+
+def _env(name: str, given: str | None) -> str | None:
+    return given if given is not None else os.environ.get(name)
+
+
+class HelpSpaceClient:
+    """Async client for the HelpSpace API. Use as `async with HelpSpaceClient(...) as hs:`.
+
+    Settings left as None come from HELPSPACE_BASE_URL, HELPSPACE_TOKEN and
+    HELPSPACE_CLIENT_ID. `concurrency` bounds requests in flight; the rate limiter
+    (shareable between clients of one token) bounds how fast they go.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        *,
+        concurrency: int = 8,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        token = _env("HELPSPACE_TOKEN", token)
+        client_id = _env("HELPSPACE_CLIENT_ID", client_id)
+        if not token:
+            raise ConfigurationError("no API token: set HELPSPACE_TOKEN (or pass --token)")
+        if not client_id:
+            raise ConfigurationError("no client id: set HELPSPACE_CLIENT_ID (or pass --client-id)")
+        if concurrency < 1:
+            raise ConfigurationError(f"concurrency must be at least 1, got {concurrency}")
+        self.base_url = protocol.check_base_url(
+            _env("HELPSPACE_BASE_URL", base_url) or protocol.DEFAULT_BASE_URL
+        )
+        self.client_id = client_id
+        self.__token = token
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.limiter = rate_limiter or RateLimiter()
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        from .resources import Media, Messages, Tags, Tickets
+
+        self.tickets = Tickets(self)
+        self.tags = Tags(self)
+        self.media = Media(self)
+        self._messages_cls = Messages
+
+    def __repr__(self) -> str:
+        return f"HelpSpaceClient(base_url={self.base_url!r}, client_id={self.client_id!r}, token='***')"
+
+    def messages(self, ticket_id: int) -> Any:
+        """The messages of one ticket."""
+        return self._messages_cls(self, ticket_id)
+
+    async def __aenter__(self) -> HelpSpaceClient:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.concurrency * 2, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                json_serialize=lambda o: orjson.dumps(o).decode(),
+            )
+            self._slots = asyncio.Semaphore(self.concurrency)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- the one way out -----------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        sink: IO[bytes] | None = None,
+    ) -> Any:
+        """Send one API call with retries and pacing; return its decoded JSON.
+
+        With `sink`, a successful body is streamed into it instead (for downloads).
+        """
+        method = method.upper()
+        url = protocol.absolute_url(self.base_url, path)
+        query = protocol.encode_query(params or {})
+        if query:
+            url += ("&" if "?" in url else "?") + query
+        body = orjson.dumps(json) if json is not None else None
+        headers = protocol.build_headers(self.__token, self.client_id, with_body=body is not None)
+        shown_path = path if path.startswith("/") else "/" + path.split("/", 3)[-1]
+
+        async def attempt() -> Any:
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()
+            raw = await self._paced_send(method, url, shown_path, headers, body, sink)
+            if sink is not None and raw.status < 400:
+                return None
+            return protocol.decode_response(
+                raw.status, raw.headers, raw.body, method=method, path=shown_path, now=time.time()
+            )
+
+        def on_retry(exc: BaseException) -> None:
+            self.stats.retries += 1
+            logger.info("retrying %s %s after %s", method, shown_path, type(exc).__name__)
+
+        try:
+            return await self.retry.call(method, attempt, on_retry)
+        except (APIError, TransportError):
+            self.stats.errors += 1
+            raise
+
+    async def _paced_send(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        sink: IO[bytes] | None,
+    ) -> RawResponse:
+        if self._session is None or self._slots is None:
+            raise ConfigurationError("the client is not open: use `async with HelpSpaceClient(...)`")
+        async with self._slots:
+            seq = await self.limiter.acquire()
+            raw: RawResponse | None = None
+            try:
+                raw = await self._send(method, url, path, headers, body, sink)
+            finally:
+                info = protocol.parse_rate_limit(raw.headers, time.time()) if raw else None
+                await self.limiter.release(seq, info, status=raw.status if raw else None)
+        self.stats.requests += 1
+        if raw.status == 429:
+            self.stats.rate_limited += 1
+        logger.debug("%s %s -> %s", method, path, raw.status)
+        return raw
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        sink: IO[bytes] | None = None,
+    ) -> RawResponse:
+        """The only place that touches aiohttp: send, read, and map failures to our errors."""
+        assert self._session is not None
+        try:
+            async with self._session.request(method, url, headers=headers, data=body) as resp:
+                if sink is not None and resp.status < 400:
+                    async for chunk in resp.content.iter_chunked(1 << 16):
+                        sink.write(chunk)
+                    data = b""
+                else:
+                    data = await resp.read()
+                return RawResponse(resp.status, resp.headers, data)
+        except aiohttp.ClientSSLError as exc:
+            raise ConfigurationError(
+                f"TLS verification failed for {path}: {type(exc).__name__}. Verification stays on; "
+                "fix the certificate or the base URL."
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectFailed(
+                f"{method} {path}: cannot connect ({exc.os_error}); check HELPSPACE_BASE_URL and the network",
+                method=method,
+                path=path,
+            ) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"connection lost ({type(exc).__name__})"
+            if method == "POST":
+                raise AmbiguousCreate(
+                    f"POST {path}: {reason} after sending; the server may have created it. "
+                    "Look it up before sending again.",
+                    method=method,
+                    path=path,
+                    body=orjson.loads(body) if body else None,
+                ) from None
+            raise TransportError(f"{method} {path}: {reason}", method=method, path=path) from None
+
+
+__all__ = ["HelpSpaceClient", "ClientStats", "RawResponse", "RateLimited"]

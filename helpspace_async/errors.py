@@ -1,0 +1,121 @@
+"""Every error the client raises, in one tree.
+
+    HelpSpaceError                  base: catch this to catch everything below
+    ├── ConfigurationError          bad settings (missing token, plain http to a remote host)
+    ├── TransportError              no usable HTTP answer (timeout, refused, dropped connection)
+    │   └── AmbiguousCreate         a POST was sent but its answer never came: it may exist
+    ├── APIError                    the server answered with an error status
+    │   ├── AuthError               401/403: credentials wrong or lacking permission
+    │   ├── NotFound                404
+    │   ├── ValidationError         422: `field_errors` maps field paths to reasons
+    │   ├── RateLimited             429: `retry_after` seconds until the budget is back
+    │   └── ServerError             5xx
+    └── BadResponse                 2xx whose body is not what the API documents
+
+Errors carry the method and path of the request, never its headers, so the token
+cannot leak through `str()`, `repr()` or a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HelpSpaceError(Exception):
+    """Base of every error raised by helpspace_async."""
+
+
+class ConfigurationError(HelpSpaceError):
+    """Settings are missing or unsafe; nothing was sent."""
+
+
+class TransportError(HelpSpaceError):
+    """The request got no usable HTTP answer: timeout, refused or dropped connection."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+class AmbiguousCreate(TransportError):
+    """A create was sent but no answer came back: the ticket may or may not exist.
+
+    Never resend blindly; look it up first. `body` is the JSON that was sent.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, body: Any) -> None:
+        super().__init__(message, method=method, path=path)
+        self.body = body
+
+
+class APIError(HelpSpaceError):
+    """The server answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str = "",
+        path: str = "",
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        self.body = body
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method else ""
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{where}{self.status} {self.message}{rid}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, method={self.method!r}, path={self.path!r}, message={self.message!r})"
+
+
+class AuthError(APIError):
+    """401/403: check HELPSPACE_TOKEN and HELPSPACE_CLIENT_ID. Not retried."""
+
+
+class NotFound(APIError):
+    """404: the object does not exist (or was deleted)."""
+
+
+class ValidationError(APIError):
+    """422: the server rejected the fields listed in `field_errors`. Not retried."""
+
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]], **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.field_errors = field_errors
+
+    def __str__(self) -> str:
+        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.field_errors.items())
+        return f"{super().__str__()}" + (f" [{fields}]" if fields else "")
+
+
+class RateLimited(APIError):
+    """429: the token's request budget is spent; `retry_after` says for how long."""
+
+    def __init__(self, message: str, *, retry_after: float | None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the server failed; reads are retried, creates are not."""
+
+
+class BadResponse(HelpSpaceError):
+    """A success status whose body is not the documented shape (HTML, truncated JSON...)."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status = status

@@ -1,0 +1,8 @@
+"""The API's resources, each a thin layer of paths over `HelpSpaceClient.request`."""
+
+from .media import Media
+from .messages import Messages
+from .tags import Tags
+from .tickets import Tickets
+
+__all__ = ["Media", "Messages", "Tags", "Tickets"]

@@ -1,0 +1,44 @@
+"""What every paged resource shares: fetch one page, iterate pages, iterate items."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import protocol
+from ..paging import Page, ordered_pages
+
+if TYPE_CHECKING:
+    from ..client import HelpSpaceClient
+
+
+class Listing:
+    """A paged collection at `path`, read with the client's concurrency."""
+
+    def __init__(self, client: HelpSpaceClient, path: str) -> None:
+        self._client = client
+        self._path = path
+
+    async def page(self, number: int, *, per_page: int = 50, params: Mapping[str, Any] | None = None) -> Page:
+        """Fetch one page (1-based)."""
+        query = {**(params or {}), **protocol.page_params(number, per_page)}
+        body = await self._client.request("GET", self._path, params=query)
+        items, meta = protocol.parse_page(body)
+        return Page(number, items, meta)
+
+    def _pages(
+        self, params: Mapping[str, Any], *, per_page: int, start_page: int, window: int | None
+    ) -> AsyncIterator[Page]:
+        protocol.page_params(start_page, per_page)  # fail early on a bad per_page
+
+        async def fetch(number: int) -> Page:
+            return await self.page(number, per_page=per_page, params=params)
+
+        return ordered_pages(
+            fetch, per_page=per_page, start=start_page, window=window or self._client.concurrency * 2
+        )
+
+    async def _items(self, pages: AsyncIterator[Page]) -> AsyncIterator[dict[str, Any]]:
+        async for page in pages:
+            for item in page.items:
+                yield item

@@ -1,0 +1,86 @@
+"""Whether and when to try a request again (the rate limiter decides how fast).
+
+Built on tenacity with `reraise=True`, so callers see our typed errors, never
+`RetryError`. What is safe to retry depends on the method:
+
+- GET, PATCH, DELETE: 429, 5xx, timeouts and dropped connections.
+- POST (a create): only when the server certainly did not act on it: 429, 503, or a
+  connection that was never made. Anything else ends as `AmbiguousCreate`, never resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from .errors import AmbiguousCreate, RateLimited, ServerError, TransportError
+
+T = TypeVar("T")
+SAFE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
+
+
+class ConnectFailed(TransportError):
+    """The connection was never established, so the request was certainly not received."""
+
+
+def is_retryable(method: str, exc: BaseException) -> bool:
+    """Decide from the method and the error whether another attempt is safe and useful."""
+    if isinstance(exc, AmbiguousCreate):
+        return False
+    if isinstance(exc, RateLimited):
+        return True  # the server refused before acting; the limiter holds everyone back
+    if isinstance(exc, ConnectFailed):
+        return True
+    if method.upper() in SAFE_METHODS:
+        if isinstance(exc, ServerError):
+            return exc.status in (500, 502, 503, 504)
+        return isinstance(exc, TransportError)
+    return isinstance(exc, ServerError) and exc.status == 503
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how long to keep trying one request."""
+
+    max_attempts: int = 8
+    backoff_initial: float = 0.25
+    backoff_max: float = 20.0
+    max_total: float = 300.0  # seconds from the first attempt; then the last error is raised
+
+    async def call(
+        self,
+        method: str,
+        attempt: Callable[[], Awaitable[T]],
+        on_retry: Callable[[BaseException], None] | None = None,
+    ) -> T:
+        """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
+        backoff = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimited):
+                return 0.0  # the shared limiter already pauses until the server's reset
+            return backoff(state)
+
+        def before_sleep(state: RetryCallState) -> None:
+            if on_retry and state.outcome is not None:
+                on_retry(state.outcome.exception())
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: is_retryable(method, e)),
+            wait=wait,
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_total),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return await retrying(attempt)

@@ -1,0 +1,16 @@
+"""Fixtures for your own tests: `pytest_plugins = ["helpspace_async.testing.pytest_plugin"]`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from .server import HelpSpaceServer
+
+
+@pytest.fixture
+async def helpspace_server() -> AsyncIterator[HelpSpaceServer]:
+    """An embedded server with 200 seeded tickets on a free loopback port."""
+    async with HelpSpaceServer(tickets=200, seed=1) as server:
+        yield server

@@ -1,0 +1,94 @@
+"""What makes the embedded server behave like a real one under stress: a Laravel-style
+rate limit, latency, injected faults, connections dropped after a create, churn.
+All off by default."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+class InjectedDrop(ConnectionResetError):
+    """Raised after closing the socket on purpose; filtered out of the server log."""
+
+
+class _HideInjectedDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedDrop))
+
+
+logging.getLogger("aiohttp.server").addFilter(_HideInjectedDrops())
+
+
+def drop_connection(request: web.Request) -> None:
+    """Close the connection without an answer, as a crashed proxy or a network cut does."""
+    if request.transport is not None:
+        request.transport.close()
+    raise InjectedDrop("connection dropped on purpose")
+
+
+@dataclass
+class Realism:
+    """The knobs of `helpspace serve`; every one off by default."""
+
+    rate_limit: int = 0  # requests per window per token; 0 = unlimited, no headers
+    rate_window: float = 60.0
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0  # share of requests answered 5xx or dropped
+    drop_after_create: float = 0.0  # share of creates committed, then the connection dropped
+    churn: int = 0  # tickets created and deleted per listing request
+    seed: int = 1
+    rng: random.Random = field(init=False)
+    stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "faults": 0, "drops_after_create": 0})
+    _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed * 7919)
+
+    def rate_check(self, key: str) -> tuple[dict[str, str], web.Response | None]:
+        """Laravel's fixed window: it starts at the first hit (whole seconds) and lasts rate_window."""
+        if not self.rate_limit:
+            return {}, None
+        now = time.time()
+        ends, attempts = self._windows.get(key, (0.0, 0))
+        if now >= ends:
+            ends, attempts = math.floor(now) + self.rate_window, 0
+        if attempts >= self.rate_limit:
+            self._windows[key] = (ends, attempts)
+            self.stats["429"] += 1
+            headers = {
+                "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Remaining": "0",
+                "Retry-After": str(max(1, math.ceil(ends - now))),
+                "X-RateLimit-Reset": str(int(math.ceil(ends))),
+            }
+            return headers, web.json_response({"message": "Too Many Attempts."}, status=429, headers=headers)
+        attempts += 1
+        self._windows[key] = (ends, attempts)
+        return {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(self.rate_limit - attempts)}, None
+
+    async def delay(self) -> None:
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+
+    def maybe_fault(self, request: web.Request) -> web.Response | None:
+        """Before any work: a 5xx or a dropped connection, nothing committed."""
+        if not self.fault_rate or self.rng.random() >= self.fault_rate:
+            return None
+        self.stats["faults"] += 1
+        if self.rng.random() < 0.5:
+            drop_connection(request)
+        status = 503 if request.method == "POST" else self.rng.choice([500, 502, 503, 504])
+        return web.Response(status=status, text="<html><body><h1>Server Error</h1></body></html>", content_type="text/html")
+
+    def should_drop_after_create(self) -> bool:
+        hit = bool(self.drop_after_create) and self.rng.random() < self.drop_after_create
+        if hit:
+            self.stats["drops_after_create"] += 1
+        return hit
