@@ -36,8 +36,8 @@ async def ordered_pages(
 
     `last_page` is re-read from every page, so a listing that grows while we read it
     is followed to its new end. A listing without `meta`, or one whose last page is
-    still full, is continued one page at a time until a short page: meta that lies
-    about the end never makes us stop early.
+    still full while `total` says there is more, is continued one page at a time until
+    a short page: meta that lies about the end never makes us stop early.
     """
     first = await fetch(start)
     yield first
@@ -51,9 +51,9 @@ async def ordered_pages(
                 pending.append(asyncio.ensure_future(fetch(next_number)))
                 next_number += 1
             if not pending:
-                if len(previous.items) < per_page:
+                if not _may_continue(previous, per_page, read=next_number - 1):
                     return
-                last = next_number  # the "last" page was full: look one further
+                last = next_number  # the "last" page was full and more are said to exist
                 continue
             page = await pending.popleft()
             if page.meta and page.meta.last_page > last:
@@ -65,3 +65,10 @@ async def ordered_pages(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _may_continue(last_read: Page, per_page: int, *, read: int) -> bool:
+    """After the supposed last page: is there evidence of more?"""
+    if len(last_read.items) < per_page:
+        return False
+    return last_read.meta is None or last_read.meta.total > read * per_page

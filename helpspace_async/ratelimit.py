@@ -4,9 +4,10 @@ The limiter learns the budget from the answers (`X-RateLimit-Limit/Remaining`), 
 it, and when it is gone waits for the window to reset instead of letting workers run
 into 429s. A 429 pauses everyone until the server's reset, not each worker on its own.
 
-How the budget is counted: the newest answer says `remaining` as of that request; every
-request sent after it may already have been counted by the server, so
-`available = remaining - requests sent since`. When the budget is spent and the reset
+How the budget is counted: within a window the server's `remaining` only goes down,
+so the lowest value seen is the freshest; any request still in flight may already
+have been counted, so `available = lowest remaining - requests in flight`. That holds
+however the server orders concurrent requests. When the budget is spent and the reset
 time is unknown, exactly one request goes out as a probe: its 429 tells the reset time
 (and, from the window's first hit, the window length, so later windows need no probe).
 """
@@ -52,8 +53,8 @@ class RateLimiter:
         self.window: float | None = None  # learned window length in seconds
         self.stats = LimiterStats()
         self._sent = 0
-        self._anchor_seq: int | None = None
-        self._anchor_remaining: int | None = None
+        self._in_flight = 0
+        self._remaining: int | None = None  # lowest `remaining` seen in this window
         self._paused_until = 0.0
         self._reset_at: float | None = None  # monotonic time the current window ends
         self._window_first_wall: float | None = None
@@ -68,34 +69,32 @@ class RateLimiter:
 
     def available(self) -> int | None:
         """Requests we may still send in this window; None when unknown."""
-        if self._anchor_remaining is None or self._anchor_seq is None:
+        if self._remaining is None:
             return None
-        remaining = self._anchor_remaining
+        remaining = self._remaining
         if self.max_limit is not None and self.limit is not None and self.limit > self.max_limit:
             remaining -= self.limit - self.max_limit
-        return remaining - (self._sent - self._anchor_seq)
+        return remaining - self._in_flight
 
     def _forget_budget(self) -> None:
-        self._anchor_seq = self._anchor_remaining = None
+        self._remaining = None
 
-    def _wait_for(self, now: float) -> float | None:
-        """Seconds to wait before the next request may go, or None to go now."""
+    def _wait_for(self, now: float) -> tuple[float | None, bool]:
+        """(seconds to wait, or None to go now; whether the request that goes is a probe)."""
         if self._paused_until > now:
-            return self._paused_until - now
+            return self._paused_until - now, False
+        if self.limit is None:
+            return None, False  # no rate-limit headers seen (yet): nothing to pace
         available = self.available()
-        if available is None:
-            if self.limit is None:
-                return None  # no rate-limit headers seen (yet): nothing to pace
-            return None if self._probe is None else math.inf
-        if available > 0:
-            return None
-        if self._reset_at is not None:
+        if available is not None and available > 0:
+            return None, False
+        if available is not None and self._reset_at is not None:
             if self._reset_at > now:
-                return self._reset_at - now
+                return self._reset_at - now, False
             self._reset_at = None
             self._forget_budget()
-            return None if self._probe is None else math.inf
-        return None if self._probe is None else math.inf
+        # Budget unknown or spent with no known reset: one probe at a time finds out.
+        return (None, True) if self._probe is None else (math.inf, False)
 
     async def acquire(self) -> int:
         """Wait until a request may be sent; returns its sequence number for `release`."""
@@ -104,7 +103,7 @@ class RateLimiter:
         async with self._cond:
             while True:
                 now = self._clock()
-                wait = self._wait_for(now)
+                wait, probe = self._wait_for(now)
                 if wait is None:
                     break
                 if wait != math.inf and wait > self.max_wait:
@@ -117,13 +116,14 @@ class RateLimiter:
                 self.stats.throttled += 1
                 started = self._clock()
                 try:
-                    await asyncio.wait_for(self._cond.wait(), None if wait == math.inf else wait)
+                    await asyncio.wait_for(self._cond.wait(), min(wait, 1.0))  # re-check at least every second
                 except asyncio.TimeoutError:
                     pass
                 self.stats.waited += self._clock() - started
             seq = self._sent
             self._sent += 1
-            if self.available() is None and self.limit is not None:
+            self._in_flight += 1
+            if probe:
                 self._probe = seq
             self._send_wall[seq] = self._wall()
             return seq
@@ -131,20 +131,25 @@ class RateLimiter:
     async def release(self, seq: int, info: RateLimitInfo | None, *, status: int | None = None) -> None:
         """Record what the answer to request `seq` said (None: no answer came)."""
         sent_wall = self._send_wall.pop(seq, None)
-        if self._probe == seq:
+        self._in_flight -= 1
+        was_probe = self._probe == seq
+        if was_probe:
             self._probe = None
         if info is not None:
-            self._learn(seq, info, status, sent_wall)
+            self._learn(info, status, sent_wall, authoritative=was_probe)
         if self._cond is not None:
             async with self._cond:
                 self._cond.notify_all()
 
-    def _learn(self, seq: int, info: RateLimitInfo, status: int | None, sent_wall: float | None) -> None:
+    def _learn(self, info: RateLimitInfo, status: int | None, sent_wall: float | None, *, authoritative: bool) -> None:
         now, wall = self._clock(), self._wall()
         if info.limit is not None:
             self.limit = info.limit
-        if info.remaining is not None and (self._anchor_seq is None or seq + 1 >= self._anchor_seq):
-            self._anchor_seq, self._anchor_remaining = seq + 1, info.remaining
+        if info.remaining is not None and status != 429:
+            if self._remaining is None or authoritative:
+                self._remaining = info.remaining
+            else:
+                self._remaining = min(self._remaining, info.remaining)
             if self.limit is not None and info.remaining == self.limit - 1 and sent_wall is not None:
                 # This request opened a new window (Laravel windows start at the first hit).
                 self._window_first_wall = sent_wall
@@ -153,7 +158,7 @@ class RateLimiter:
                     self._reset_at = now + (end_wall - wall) + RESET_MARGIN
         if status == 429:
             self.stats.pauses += 1
-            self._anchor_seq, self._anchor_remaining = seq + 1, 0
+            self._remaining = 0
             resume = self._resume_time(info, now, wall)
             self._reset_at = resume
             self._paused_until = max(self._paused_until, resume)
