@@ -1,0 +1,115 @@
+"""CSV: one ticket a row, nested objects in dotted columns, a stable documented order.
+
+Column order (never reordered; new columns are only ever appended):
+    id, subject, status, channel.id, channel.name, channel.value, channel.type,
+    from_contact.id, from_contact.user_id, from_contact.name, from_contact.value,
+    from_contact.type, assignee.id, assignee.name, assignee.email, team.id, team.name,
+    creator, tags, last_contact, created_at, updated_at, deleted_at, extra
+and `messages` last with --with-messages. Lists and objects without columns of their
+own (`tags`, `creator`, `messages`) are JSON; fields the API adds later go into
+`extra` as a JSON object, so nothing is dropped. Null is an empty cell.
+
+Spreadsheets run cells that start with = + - @ as formulas; by default such text
+cells get a leading apostrophe (OWASP's advice). JSONL is the lossless format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..output import open_text_lines
+
+COLUMNS = [
+    "id", "subject", "status",
+    "channel.id", "channel.name", "channel.value", "channel.type",
+    "from_contact.id", "from_contact.user_id", "from_contact.name", "from_contact.value", "from_contact.type",
+    "assignee.id", "assignee.name", "assignee.email",
+    "team.id", "team.name",
+    "creator", "tags", "last_contact", "created_at", "updated_at", "deleted_at", "extra",
+]
+NESTED = {"channel", "from_contact", "assignee", "team"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def columns(with_messages: bool) -> list[str]:
+    return COLUMNS + (["messages"] if with_messages else [])
+
+
+def _cell(value: Any, guard: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value).decode()
+    text = str(value)
+    if guard and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) -> list[str]:
+    """The row of one ticket, in `columns()` order."""
+    known = {c.split(".")[0] for c in COLUMNS} | ({"messages"} if with_messages else set())
+    row = []
+    for column in columns(with_messages):
+        if column == "extra":
+            extra = {k: v for k, v in ticket.items() if k not in known}
+            row.append(orjson.dumps(extra).decode() if extra else "")
+            continue
+        head, _, tail = column.partition(".")
+        value = ticket.get(head)
+        if tail:
+            value = value.get(tail) if isinstance(value, dict) else None
+        row.append(_cell(value, guard and column not in ("tags", "creator", "messages", "extra")))
+    return row
+
+
+class CsvEncoder:
+    """Turns tickets into RFC 4180 CSV bytes (CRLF line ends, quotes doubled)."""
+
+    def __init__(self, *, with_messages: bool, guard: bool = True) -> None:
+        self.with_messages = with_messages
+        self.guard = guard
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+    def _take(self) -> bytes:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text.encode("utf-8")
+
+    def header(self) -> bytes:
+        self._writer.writerow(columns(self.with_messages))
+        return self._take()
+
+    def encode(self, ticket: dict[str, Any]) -> bytes:
+        self._writer.writerow(flatten(ticket, with_messages=self.with_messages, guard=self.guard))
+        return self._take()
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(1-based line number of the row's start, row) streamed; rows may span lines."""
+    with open_text_lines(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(text)
+        if reader.fieldnames is None:
+            return
+        line = reader.line_num + 1
+        for row in reader:
+            yield line, row
+            line = reader.line_num + 1
+
+
+def read_ids(path: Path) -> Iterator[int]:
+    for _, row in read_rows(path):
+        yield int(row["id"])

@@ -1,0 +1,107 @@
+"""Output files that appear only when complete.
+
+Rows go to `PATH.part`; `sync()` flushes and fsyncs (a checkpoint may then record the
+offset); `finish()` renames to PATH. For `.gz`, every chunk is its own gzip member,
+so a `.part` cut back to a recorded offset is still a valid gzip stream.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+
+class PartFile:
+    """Append-only output with atomic completion; `offset` is the bytes durably written."""
+
+    def __init__(self, path: Path, *, resume_offset: int | None = None) -> None:
+        self.path = path
+        self.part = path.with_name(path.name + ".part")
+        self.gzip = path.name.endswith(".gz")
+        self._buffer: list[bytes] = []
+        if resume_offset is not None and self.part.exists():
+            self._fh: BinaryIO = open(self.part, "r+b")
+            self._fh.truncate(resume_offset)
+            self._fh.seek(resume_offset)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.part, "wb")
+        self.offset = self._fh.tell()
+
+    def write(self, data: bytes) -> None:
+        self._buffer.append(data)
+
+    def sync(self) -> int:
+        """Make everything written so far durable; returns the new offset."""
+        if self._buffer:
+            chunk = b"".join(self._buffer)
+            self._buffer.clear()
+            self._fh.write(gzip.compress(chunk, compresslevel=6) if self.gzip else chunk)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.offset = self._fh.tell()
+        return self.offset
+
+    def finish(self) -> str:
+        """Sync, close and rename into place; returns the file's sha256."""
+        self.sync()
+        self._fh.close()
+        digest = sha256_of(self.part)
+        os.replace(self.part, self.path)
+        return digest
+
+    def close(self) -> None:
+        """Close without finishing: the .part stays for --resume."""
+        if not self._fh.closed:
+            self.sync()
+            self._fh.close()
+
+    def abandon(self) -> None:
+        """Close and delete the .part (nothing useful was written)."""
+        if not self._fh.closed:
+            self._fh.close()
+        self.part.unlink(missing_ok=True)
+
+
+class StdoutFile:
+    """`--output -`: stream to stdout; no .part, no resume."""
+
+    gzip = False
+
+    def __init__(self) -> None:
+        self.path = Path("-")
+        self.offset = 0
+
+    def write(self, data: bytes) -> None:
+        sys.stdout.buffer.write(data)
+
+    def sync(self) -> int:
+        sys.stdout.buffer.flush()
+        return 0
+
+    def finish(self) -> str:
+        self.sync()
+        return ""
+
+    def close(self) -> None:
+        self.sync()
+
+    def abandon(self) -> None:
+        self.sync()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_text_lines(path: Path) -> BinaryIO:
+    """Open a possibly gzipped file for reading bytes (multi-member gzip included)."""
+    return gzip.open(path, "rb") if path.name.endswith((".gz", ".gz.part")) else open(path, "rb")
