@@ -168,6 +168,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                     exporter._out.abandon()
                     exporter.checkpoint_path.unlink(missing_ok=True)
                 raise
+            for warning in exporter.warnings:
+                _say(f"warning: {warning}")
             where = "stdout" if args.output == "-" else str(result.path)
             _say(summary("exported", result.count, result.elapsed, client, f"{result.passes} pass(es) → {where}"))
             if result.manifest:
