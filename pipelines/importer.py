@@ -1,0 +1,409 @@
+"""Import tickets from JSONL or CSV, exactly once, with attachments and follow-ups.
+
+Two streaming passes over the input: the first checks records, counts them and
+collects tag names (so missing tags can be created before any ticket needs them);
+the second encodes and sends with bounded concurrency. Every create is journaled
+(intent, then result); a create whose answer never came is looked up on the
+server before it is ever sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from helpspace_async import AmbiguousCreate, HelpSpaceClient, ServerError, ValidationError
+
+from .attachments import (
+    MAX_ATTACHMENTS_BYTES,
+    MAX_BODY_BYTES,
+    UnsafePath,
+    b64,
+    decoded_size,
+    read_attachment,
+)
+from .formats import csv_format, detect_format, jsonl
+from .journal import Journal
+from .progress import Progress
+from .records import Attachment, Message, Plan, Rejected, from_csv_row, plan
+
+INLINE_IMG = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(?!data:|https?:|cid:|//)([^"']+)\2""", re.IGNORECASE)
+LOOKUP_ATTEMPTS = 3
+OFF_LOOP_BYTES = 256 * 1024  # encode bigger files in a thread so the loop keeps serving
+
+
+@dataclass
+class ImportOptions:
+    input: str
+    format: str | None = None
+    state: str | None = None
+    rejects: str | None = None
+    attachments_dir: str | None = None
+    dry_run: bool = False
+    limit: int | None = None
+    notify: bool = False
+    create_tags: bool = True
+    progress: bool = True
+
+
+@dataclass
+class ImportSummary:
+    records: int = 0
+    created: int = 0
+    already_done: int = 0
+    rejected: int = 0
+    ambiguous_resolved: int = 0  # answers lost, ticket found on the server
+    follow_ups: int = 0
+    notes_skipped: int = 0
+    tags_created: list[str] = field(default_factory=list)
+    tags_dropped: list[str] = field(default_factory=list)
+    would_send: int = 0  # dry run
+    elapsed: float = 0.0
+
+    def line(self) -> str:
+        parts = [f"created {self.created:,}", f"already done {self.already_done:,}", f"rejected {self.rejected:,}",
+                 f"ambiguous resolved {self.ambiguous_resolved:,}"]
+        if self.follow_ups:
+            parts.append(f"follow-up messages {self.follow_ups:,}")
+        if self.notes_skipped:
+            parts.append(f"internal notes skipped {self.notes_skipped:,}")
+        if self.tags_created:
+            parts.append(f"tags created: {', '.join(self.tags_created)}")
+        if self.tags_dropped:
+            parts.append(f"tags that HelpSpace will drop (missing, --no-create-tags): {', '.join(self.tags_dropped)}")
+        return " · ".join(parts)
+
+
+class ImportAborted(Exception):
+    """Input that can't be read at all (missing file, unknown format)."""
+
+
+class Importer:
+    """Composes the client with an input reader, a journal and a rejects file."""
+
+    def __init__(self, client: HelpSpaceClient | None, options: ImportOptions) -> None:
+        self.client = client
+        self.options = options
+        self.input = Path(options.input)
+        if not self.input.is_file():
+            raise ImportAborted(f"input file {self.input} not found")
+        try:
+            self.format = detect_format(options.input, options.format)
+        except ValueError as exc:
+            raise ImportAborted(str(exc)) from None
+        self.base_dir = Path(options.attachments_dir) if options.attachments_dir else self.input.parent
+        self.state_path = Path(options.state) if options.state else self.input.with_name(self.input.name + ".state.jsonl")
+        self.rejects_path = Path(options.rejects) if options.rejects else self.input.with_name(self.input.name + ".rejects.jsonl")
+        self.summary = ImportSummary()
+        self.progress = Progress("tickets", enabled=options.progress)
+        self.journal: Journal | None = None
+        self._rejects_fh: Any = None
+        self._lookup_lock = asyncio.Lock()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any] | None, Any]]:
+        """(line number, record or None, raw text or error) for every input record, streamed."""
+        count = 0
+        if self.format == "csv":
+            rows = csv_format.read_rows(self.input)
+            while True:
+                try:
+                    line, row = next(rows)
+                except StopIteration:
+                    return
+                except (UnicodeDecodeError, csv.Error, ValueError) as exc:
+                    yield -1, None, f"unreadable CSV: {exc}"
+                    return
+                if self.options.limit is not None and count >= self.options.limit:
+                    return
+                count += 1
+                if None in row:
+                    yield line, None, ("this row has more cells than the header has columns", row)
+                    continue
+                try:
+                    yield line, from_csv_row(row), row
+                except Rejected as exc:
+                    yield line, None, (exc.reason, row)
+        else:
+            for line, raw in jsonl.read_lines(self.input):
+                if self.options.limit is not None and count >= self.options.limit:
+                    return
+                count += 1
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    yield line, None, (f"not valid JSON ({exc})", raw.decode("utf-8", "replace")[:10_000])
+                    continue
+                yield line, record, record
+
+    # --- the run ------------------------------------------------------------------------
+
+    async def run(self) -> ImportSummary:
+        started = time.monotonic()
+        tags, total = await asyncio.to_thread(self._survey)
+        self.progress.start(total, "import" if not self.options.dry_run else "dry run")
+        self._rejects_part = self.rejects_path.with_name(self.rejects_path.name + ".part")
+        self._rejects_fh = open(self._rejects_part, "wb")
+        try:
+            if not self.options.dry_run:
+                self.journal = Journal(self.state_path)
+                await self._ensure_tags(tags)
+            await self._send_all()
+        finally:
+            self.progress.close()
+            self._rejects_fh.close()
+            if self.summary.rejected:
+                self._rejects_part.replace(self.rejects_path)
+            else:
+                self._rejects_part.unlink(missing_ok=True)
+                self.rejects_path.unlink(missing_ok=True)
+            if self.journal:
+                self.journal.close()
+            self.summary.elapsed = time.monotonic() - started
+        return self.summary
+
+    def _survey(self) -> tuple[set[str], int]:
+        """First pass: count records and collect the tags they use."""
+        tags: set[str] = set()
+        total = 0
+        for _, record, _ in self.records():
+            total += 1
+            if isinstance(record, dict) and isinstance(record.get("tags"), list):
+                tags.update(t for t in record["tags"] if isinstance(t, str))
+        return tags, total
+
+    async def _ensure_tags(self, wanted: set[str]) -> None:
+        """HelpSpace drops tags that don't exist: create them first (or report them)."""
+        if not wanted or self.client is None:
+            return
+        existing = {t["name"] async for t in self.client.tags.iter()}
+        missing = sorted(wanted - existing)
+        if not self.options.create_tags:
+            self.summary.tags_dropped = missing
+            return
+        for name in missing:
+            try:
+                await self.client.tags.create(name)
+            except ValidationError:
+                pass  # created meanwhile by someone else: fine
+            self.summary.tags_created.append(name)
+
+    async def _send_all(self) -> None:
+        concurrency = self.client.concurrency if self.client else 4
+        queue: asyncio.Queue[tuple[int, dict[str, Any] | None, Any] | None] = asyncio.Queue(maxsize=concurrency * 2)
+
+        async def produce() -> None:
+            iterator = self.records()
+            while True:
+                item = await asyncio.to_thread(next, iterator, None)
+                if item is None:
+                    break
+                await queue.put(item)
+            for _ in range(concurrency):
+                await queue.put(None)
+
+        async def work() -> None:
+            while (item := await queue.get()) is not None:
+                await self._one(*item)
+
+        tasks = [asyncio.ensure_future(produce())] + [asyncio.ensure_future(work()) for _ in range(concurrency)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _one(self, line: int, record: dict[str, Any] | None, raw: Any) -> None:
+        self.summary.records += 1
+        try:
+            if record is None:
+                reason, original = raw
+                raise Rejected(reason)
+            the_plan = plan(record, notify=self.options.notify)
+            if self.journal and self._all_done(the_plan):
+                self.summary.already_done += 1
+                return
+            body = await self._encode(the_plan.ticket, the_plan.message)
+            follow_bodies = [await self._encode_message(m) for m in the_plan.follow_ups]
+            self.summary.notes_skipped += the_plan.skipped_notes
+            if self.options.dry_run:
+                self.summary.would_send += 1 + len(follow_bodies)
+                return
+            await self._create(the_plan, body, follow_bodies)
+        except Rejected as exc:
+            original = record if record is not None else raw[1]
+            self._reject(line, record, exc.reason, exc.field_errors, original)
+        except ValidationError as exc:
+            self._reject(line, record, f"the server refused it: {exc.message}", exc.field_errors, record)
+        finally:
+            self.progress.advance()
+
+    def _all_done(self, the_plan: Plan) -> bool:
+        assert self.journal is not None
+        keys = [the_plan.key] + [f"{the_plan.key}#m{i}" for i in range(1, len(the_plan.follow_ups) + 1)]
+        return all(k in self.journal.done for k in keys)
+
+    def _reject(self, line: int, record: Any, reason: str, field_errors: dict[str, list[str]], original: Any) -> None:
+        self.summary.rejected += 1
+        key = None
+        if isinstance(record, dict):
+            try:
+                key = plan(record).key
+            except Rejected:
+                key = None
+        entry = {"line": line, "key": key, "reason": reason, "field_errors": field_errors, "record": original}
+        self._rejects_fh.write(orjson.dumps(entry, default=str) + b"\n")
+        self._rejects_fh.flush()
+
+    # --- encoding -----------------------------------------------------------------------
+
+    async def _encode(self, ticket: dict[str, Any], message: Message) -> dict[str, Any]:
+        return {**ticket, "message": await self._encode_message(message, "message")}
+
+    async def _encode_message(self, message: Message, where: str = "message") -> dict[str, Any]:
+        body = await self._inline_images(message.body, where)
+        if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+            raise Rejected(f"{where}.body is over 5 MB (with inline images)", {f"{where}.body": ["over 5 MB"]})
+        attachments = [await self._encode_attachment(a, f"{where}.attachments.{i}") for i, a in enumerate(message.attachments)]
+        if sum(decoded_size(a["data"]) for a in attachments) > MAX_ATTACHMENTS_BYTES:
+            raise Rejected(f"{where}.attachments are over 5 MB together", {f"{where}.attachments": ["over 5 MB in total"]})
+        encoded: dict[str, Any] = {"body": body}
+        if attachments:
+            encoded["attachments"] = attachments
+        if message.created_at:
+            encoded["created_at"] = message.created_at
+        if message.type != "external":
+            encoded["type"] = message.type
+        return encoded
+
+    async def _encode_attachment(self, att: Attachment, where: str) -> dict[str, Any]:
+        if att.data:
+            return {"name": att.name, "mime_type": att.mime_type or "application/octet-stream", "data": att.data}
+        data, mime = await self._read_file(att.path or "", where)
+        return {"name": att.name, "mime_type": att.mime_type or mime, "data": await self._b64(data)}
+
+    async def _read_file(self, relative: str, where: str) -> tuple[bytes, str]:
+        try:
+            return await asyncio.to_thread(read_attachment, self.base_dir, relative)
+        except UnsafePath as exc:
+            raise Rejected(str(exc), {where: ["path outside the attachments folder"]}) from None
+        except OSError as exc:
+            raise Rejected(f"attachment {relative!r} can't be read: {exc.strerror or exc}", {where: ["unreadable"]}) from None
+
+    @staticmethod
+    async def _b64(data: bytes) -> str:
+        return await asyncio.to_thread(b64, data) if len(data) > OFF_LOOP_BYTES else b64(data)
+
+    async def _inline_images(self, body: str, where: str) -> str:
+        """`<img src="relative/file.png">` -> a base64 data URL, read from the attachments folder."""
+        matches = list(INLINE_IMG.finditer(body))
+        if not matches:
+            return body
+        out, last = [], 0
+        for m in matches:
+            data, mime = await self._read_file(m.group(3), f"{where}.body")
+            out += [body[last:m.start()], f"{m.group(1)}{m.group(2)}data:{mime};base64,{await self._b64(data)}{m.group(2)}"]
+            last = m.end()
+        out.append(body[last:])
+        return "".join(out)
+
+    # --- exactly once -------------------------------------------------------------------
+
+    async def _create(self, the_plan: Plan, body: dict[str, Any], follow_bodies: list[dict[str, Any]]) -> None:
+        assert self.journal is not None and self.client is not None
+        key = the_plan.key
+        ticket_id = self.journal.done.get(key)
+        if ticket_id is None:
+            if key in self.journal.intents:  # a previous run sent it and never heard back
+                ticket_id = await self._find(the_plan, self.journal.intents[key])
+                if ticket_id is not None:
+                    self.summary.ambiguous_resolved += 1
+            if ticket_id is None:
+                ticket_id = await self._create_ticket(the_plan, body)
+            await self.journal.created(key, ticket_id)
+        else:
+            self.summary.already_done += 1
+        for index, message in enumerate(follow_bodies, start=1):
+            await self._follow_up(f"{key}#m{index}", ticket_id, message)
+
+    async def _create_ticket(self, the_plan: Plan, body: dict[str, Any]) -> int:
+        assert self.journal is not None and self.client is not None
+        for _ in range(LOOKUP_ATTEMPTS):
+            await self.journal.intend(the_plan.key)
+            try:
+                created = await self.client.tickets.create(body)
+                self.summary.created += 1
+                return created["id"]
+            except (AmbiguousCreate, ServerError) as exc:
+                if isinstance(exc, ServerError) and exc.status == 503:
+                    raise
+                found = await self._find(the_plan, self.journal.intents[the_plan.key])
+                if found is not None:
+                    self.summary.ambiguous_resolved += 1
+                    return found
+        raise Rejected(f"the server never confirmed the create after {LOOKUP_ATTEMPTS} tries; rerun to try again")
+
+    async def _find(self, the_plan: Plan, since: float) -> int | None:
+        """The ticket a lost create may have made: same subject, sender, creation time, not claimed."""
+        assert self.client is not None and self.journal is not None
+        created_at = the_plan.ticket.get("created_at")
+        day = (datetime.fromisoformat(created_at).date() if created_at else datetime.fromtimestamp(since).date())
+        window = f"{day - timedelta(days=1)}/{day + timedelta(days=1)}"
+        async with self._lookup_lock:  # two identical records must not claim one ticket
+            claimed = self.journal.claimed_ids
+            async for ticket in self.client.tickets.iter(subject=[the_plan.subject], contacts=[the_plan.email], created_between=window):
+                if ticket["id"] in claimed or ticket["subject"] != the_plan.subject:
+                    continue
+                if ticket["from_contact"].get("value", "").lower() != the_plan.email.lower():
+                    continue
+                if created_at and _same_instant(ticket["created_at"], created_at) is False:
+                    continue
+                if not created_at and _epoch(ticket["created_at"]) < since - 120:
+                    continue
+                return ticket["id"]
+        return None
+
+    async def _follow_up(self, key: str, ticket_id: int, message: dict[str, Any]) -> None:
+        assert self.journal is not None and self.client is not None
+        if key in self.journal.done:
+            return
+        if key in self.journal.intents and await self._find_message(ticket_id, message):
+            await self.journal.created(key, ticket_id)
+            return
+        await self.journal.intend(key)
+        try:
+            await self.client.messages(ticket_id).create(message)
+        except AmbiguousCreate:
+            if not await self._find_message(ticket_id, message):
+                await self.client.messages(ticket_id).create(message)
+        self.summary.follow_ups += 1
+        await self.journal.created(key, ticket_id)
+
+    async def _find_message(self, ticket_id: int, message: dict[str, Any]) -> bool:
+        assert self.client is not None
+        async for m in self.client.messages(ticket_id).iter(additional_types=["internal"]):
+            if m.get("body") == message["body"] and (not message.get("created_at") or _same_instant(m["created_at"], message["created_at"])):
+                return True
+        return False
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _same_instant(a: str, b: str) -> bool:
+    return abs(_epoch(a) - _epoch(b)) < 1
+
+
+__all__ = ["ImportOptions", "ImportSummary", "Importer", "ImportAborted"]

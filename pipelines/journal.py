@@ -1,0 +1,77 @@
+"""The import journal: what was about to be created and what was, durably.
+
+An append-only JSONL file. Before a create: `{"key", "intent"}`, fsynced. After it:
+`{"key", "id"}`. On a rerun, a key with an id is done; a key with only an intent
+may exist on the server and is looked up before anything is sent again. Concurrent
+workers share fsyncs (group commit), so durability doesn't serialise the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import orjson
+
+
+class Journal:
+    """Keys -> created ids, replayed from disk and appended to durably."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done: dict[str, int] = {}
+        self.intents: dict[str, float] = {}
+        if path.exists():
+            self._replay()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "ab")
+        self._written = self._synced = 0
+        self._lock = asyncio.Lock()
+
+    def _replay(self) -> None:
+        with open(self.path, "rb") as fh:
+            for line in fh:
+                try:
+                    entry = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue  # a line cut by a crash mid-write; the entry before it stands
+                if "id" in entry:
+                    self.done[entry["key"]] = entry["id"]
+                    self.intents.pop(entry["key"], None)
+                elif "intent" in entry and entry["key"] not in self.done:
+                    self.intents[entry["key"]] = entry["intent"]
+
+    @property
+    def claimed_ids(self) -> set[int]:
+        return set(self.done.values())
+
+    async def intend(self, key: str) -> None:
+        """Record, durably, that `key` is about to be created."""
+        now = time.time()
+        self.intents[key] = now
+        await self._append({"key": key, "intent": now})
+
+    async def created(self, key: str, ticket_id: int) -> None:
+        self.done[key] = ticket_id
+        self.intents.pop(key, None)
+        await self._append({"key": key, "id": ticket_id})
+
+    async def _append(self, entry: dict) -> None:
+        self._fh.write(orjson.dumps(entry) + b"\n")
+        self._written += 1
+        target = self._written
+        async with self._lock:
+            if self._synced >= target:
+                return  # another worker's fsync covered this line
+            upto = self._written
+            self._fh.flush()
+            await asyncio.to_thread(os.fsync, self._fh.fileno())
+            self._synced = upto
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
