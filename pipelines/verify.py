@@ -32,11 +32,11 @@ async def compare_round_trip(source: HelpSpaceClient, target: HelpSpaceClient, m
         if [m["body"] for m in old_msgs] != [m["body"] for m in new_msgs]:
             problems.append(f"ticket {old_id}: message bodies differ")
             continue
-        for a, b in zip(old_msgs, new_msgs):
+        for a, b in zip(old_msgs, new_msgs, strict=True):
             if [x["name"] for x in a["attachments"]] != [x["name"] for x in b["attachments"]]:
                 problems.append(f"ticket {old_id}: attachment names differ")
                 continue
-            for x, y in zip(a["attachments"], b["attachments"]):
+            for x, y in zip(a["attachments"], b["attachments"], strict=True):
                 if await source.media.download(x["url"]) != await target.media.download(y["url"]):
                     problems.append(f"ticket {old_id}: bytes of {x['name']!r} differ")
     return problems

@@ -59,7 +59,7 @@ def test_csv_survives_commas_quotes_newlines_and_unicode(seeded, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
     tickets = newest_first(seeded)
     assert [int(r["id"]) for r in rows] == [t["id"] for t in tickets]
-    for row, ticket in zip(rows, tickets):
+    for row, ticket in zip(rows, tickets, strict=False):
         subject = ticket["subject"]
         assert row["subject"] == ("'" + subject if subject[0] in "=+-@" else subject)
         assert json.loads(row["tags"]) == ticket["tags"]

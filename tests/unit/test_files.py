@@ -1,0 +1,81 @@
+"""Atomic outputs, checkpoints, CSV rows and safe paths."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+
+import pytest
+
+from pipelines import checkpoint
+from pipelines.attachments import UnsafePath, decoded_size, resolve_inside, safe_name
+from pipelines.formats import csv_format, detect_format
+from pipelines.output import PartFile
+
+
+def test_part_file_appears_only_when_finished(tmp_path):
+    out = PartFile(tmp_path / "t.jsonl")
+    out.write(b"a\n")
+    out.sync()
+    assert not (tmp_path / "t.jsonl").exists() and (tmp_path / "t.jsonl.part").read_bytes() == b"a\n"
+    digest = out.finish()
+    assert (tmp_path / "t.jsonl").read_bytes() == b"a\n" and len(digest) == 64
+    assert not (tmp_path / "t.jsonl.part").exists()
+
+
+def test_gzip_part_cut_back_to_an_offset_is_still_valid(tmp_path):
+    out = PartFile(tmp_path / "t.jsonl.gz")
+    out.write(b"one\n")
+    offset = out.sync()
+    out.write(b"two\n")
+    out.close()
+    resumed = PartFile(tmp_path / "t.jsonl.gz", resume_offset=offset)
+    resumed.write(b"three\n")
+    resumed.finish()
+    assert gzip.decompress((tmp_path / "t.jsonl.gz").read_bytes()) == b"one\nthree\n"
+
+
+def test_checkpoint_writes_are_atomic(tmp_path):
+    path = tmp_path / "c.json"
+    checkpoint.write_atomic(path, {"a": 1})
+    checkpoint.write_atomic(path, {"a": 2})
+    assert checkpoint.read(path) == {"a": 2} and not (tmp_path / "c.json.tmp").exists()
+    assert checkpoint.read(tmp_path / "none.json") is None
+
+
+def test_csv_cells_guard_formulas_and_keep_unknown_fields():
+    enc = csv_format.CsvEncoder(with_messages=False)
+    ticket = {"id": 1, "subject": "=HYPERLINK(\"x\")", "status": "open", "channel": None, "tags": ["a,b"], "sla": 3}
+    text = (enc.header() + enc.encode(ticket)).decode()
+    row = next(csv.DictReader(io.StringIO(text, newline="")))
+    assert row["subject"].startswith("'=") and row["tags"] == '["a,b"]' and row["extra"] == '{"sla":3}'
+    assert row["channel.id"] == "" and row["id"] == "1"
+    raw = csv_format.CsvEncoder(with_messages=False, guard=False)
+    assert '"=HYPERLINK(""x"")"' in raw.encode(ticket).decode()
+
+
+def test_format_from_the_name():
+    assert detect_format("a.jsonl.gz", None) == "jsonl" and detect_format("a.CSV", None) == "csv"
+    assert detect_format("a.txt", "csv") == "csv"
+    with pytest.raises(ValueError):
+        detect_format("a.txt", None)
+
+
+def test_safe_names_and_paths(tmp_path):
+    assert safe_name("../../etc/passwd") == "passwd" and safe_name("a<b>.txt") == "a_b_.txt" and safe_name("..") == "file"
+    (tmp_path / "ok.txt").write_text("x")
+    assert resolve_inside(tmp_path, "ok.txt") == (tmp_path / "ok.txt").resolve()
+    for bad in ("../x", "/etc/passwd", "C:\\x", "a/../../x"):
+        with pytest.raises(UnsafePath):
+            resolve_inside(tmp_path, bad)
+    os.symlink("/etc", tmp_path / "etc")
+    with pytest.raises(UnsafePath):
+        resolve_inside(tmp_path, "etc/passwd")
+
+
+def test_base64_size_without_decoding():
+    import base64
+    for n in range(0, 10):
+        assert decoded_size(base64.b64encode(b"x" * n).decode()) == n
