@@ -10,6 +10,7 @@ Built on tenacity with `reraise=True`, so callers see our typed errors, never
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -64,6 +65,20 @@ class RetryPolicy:
         on_retry: Callable[[BaseException], None] | None = None,
     ) -> T:
         """Run `attempt` until it succeeds, fails for good, or the budget is spent."""
+        try:  # the common case, without building the retry machinery
+            return await attempt()
+        except Exception as exc:
+            if not is_retryable(method, exc) or self.max_attempts <= 1:
+                raise
+            first_failure = exc
+        if on_retry:
+            on_retry(first_failure)
+        if not isinstance(first_failure, RateLimited):
+            await asyncio.sleep(min(self.backoff_initial, self.backoff_max))
+        return await self._retrying(method, on_retry)(attempt)
+
+    def _retrying(self, method: str, on_retry: Callable[[BaseException], None] | None) -> AsyncRetrying:
+        """The tenacity loop for the attempts after a first failure."""
         backoff = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
 
         def wait(state: RetryCallState) -> float:
@@ -76,11 +91,10 @@ class RetryPolicy:
             if on_retry and state.outcome is not None:
                 on_retry(state.outcome.exception())
 
-        retrying = AsyncRetrying(
+        return AsyncRetrying(
             retry=retry_if_exception(lambda e: is_retryable(method, e)),
             wait=wait,
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_total),
+            stop=stop_after_attempt(self.max_attempts - 1) | stop_after_delay(self.max_total),
             before_sleep=before_sleep,
             reraise=True,
         )
-        return await retrying(attempt)

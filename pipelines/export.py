@@ -33,7 +33,7 @@ from typing import Any
 
 import helpspace_async
 from helpspace_async import HelpSpaceClient
-from helpspace_async.paging import Page
+from helpspace_async.paging import Page, ordered_pages
 from helpspace_async.protocol import date_range, page_params, ticket_filter_params
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
@@ -148,6 +148,7 @@ class Exporter:
         self.warnings: list[str] = []
         self.progress = Progress("tickets", enabled=options.progress)
         self._out: PartFile | StdoutFile | None = None
+        self._prefetched: asyncio.Future[Page] | None = None
         self._position = Position()
         self._segments: list[Segment] = []
         self._last_checkpoint = 0.0
@@ -162,16 +163,26 @@ class Exporter:
         started = time.monotonic()
         self._open()
         try:
-            total = await self.client.tickets.count(**self._filters(self.options.created_between))
+            planned = plan_segments(self.options.created_between, self.today)
+            recent = [s for s in planned if s.kind == "recent"]
+            if not self._segments and planned:  # page 1 travels with the counts: one round trip saved
+                self._prefetched = asyncio.ensure_future(self._fetch(planned[0], 1))
+            counted = await asyncio.gather(  # one round trip for both counts
+                self.client.tickets.count(**self._filters(self.options.created_between)),
+                *(self.client.tickets.count(**self._filters(s.created_between)) for s in recent[:1]),
+            )
+            total = counted[0]
             self.progress.start(max(total, self.count), "export")
             self.progress.advance(self.count)
             if not self._segments:
-                self._segments = await self._plan(total)
+                self._segments = self._plan(planned, total, counted[1] if len(counted) > 1 else None)
             while self._position.segment < len(self._segments):
                 await self._run_segment(self._segments[self._position.segment])
                 self._position = Position(segment=self._position.segment + 1)
                 self._save_checkpoint(force=True)
         except BaseException:
+            if self._prefetched is not None:
+                self._prefetched.cancel()
             self._save_checkpoint(force=True)
             if self._out is not None:
                 self._out.close()
@@ -186,11 +197,8 @@ class Exporter:
     def _filters(self, created_between: str | None) -> dict[str, Any]:
         return {**self.options.filters(), "created_between": created_between}
 
-    async def _plan(self, total: int) -> list[Segment]:
-        segments = plan_segments(self.options.created_between, self.today)
-        recent = [s for s in segments if s.kind == "recent"]
-        if recent and total >= 20 and len(segments) == 2:
-            in_recent = await self.client.tickets.count(**self._filters(recent[0].created_between))
+    def _plan(self, segments: list[Segment], total: int, in_recent: int | None) -> list[Segment]:
+        if in_recent is not None and total >= 20 and len(segments) == 2:
             if in_recent > total * 0.9:
                 self.warnings.append(
                     "the server seems to ignore created-between (the last days hold nearly every ticket); "
@@ -228,11 +236,24 @@ class Exporter:
             return True
         return False if pass_no + 1 < MAX_RECENT_PASSES else None
 
+    async def _fetch(self, segment: Segment, number: int) -> Page:
+        params = ticket_filter_params(**self._filters(segment.created_between))
+        return await self.client.tickets.page(number, per_page=self.options.per_page, params=params)
+
     async def _ascending_pass(self, segment: Segment) -> None:
-        pages = self.client.tickets.pages(
-            per_page=self.options.per_page, start_page=self._position.page + 1, **self._filters(segment.created_between)
-        )
-        pending: deque[tuple[Page, Awaitable[list[bytes]]]] = deque()
+        start = self._position.page + 1
+        prefetched, self._prefetched = self._prefetched, None
+        use_prefetched = prefetched is not None and start == 1 and self._position.pass_no == 0 and self._segments[0] == segment
+
+        async def fetch(number: int) -> Page:
+            if use_prefetched and number == 1:
+                return await prefetched
+            return await self._fetch(segment, number)
+
+        if prefetched is not None and not use_prefetched:
+            prefetched.cancel()
+        pages = ordered_pages(fetch, per_page=self.options.per_page, start=start, window=self.client.concurrency * 2)
+        pending: deque[tuple[Page, Awaitable[tuple[list[bytes], int]]]] = deque()
         async for page in pages:
             self._note_total(page)
             pending.append((page, asyncio.ensure_future(self._encode_new(page.items))))
@@ -243,13 +264,12 @@ class Exporter:
 
     async def _descending_pass(self, segment: Segment) -> None:
         pos = self._position
-        filters = self._filters(segment.created_between)
         if pos.page == 0:
-            first = await self.client.tickets.page(1, per_page=self.options.per_page, params=ticket_filter_params(**filters))
+            first = await self._fetch(segment, 1)
             self._note_total(first)
             pos.page = first.meta.last_page if first.meta else 1
         while pos.page >= 1:
-            page = await self.client.tickets.page(pos.page, per_page=self.options.per_page, params=ticket_filter_params(**filters))
+            page = await self._fetch(segment, pos.page)
             self._note_total(page)
             await self._write_page(page, asyncio.ensure_future(self._encode_new(page.items)), next_page=pos.page - 1)
 
@@ -260,23 +280,24 @@ class Exporter:
         total = page.meta.total
         self._position.totals = [min(totals[0], total), max(totals[1], total)] if totals else [total, total]
 
-    async def _encode_new(self, tickets: list[dict[str, Any]]) -> list[bytes]:
+    async def _encode_new(self, tickets: list[dict[str, Any]]) -> tuple[list[bytes], int]:
+        """Encoded rows of the tickets not written yet, and how many there are."""
         fresh = [t for t in tickets if t.get("id") not in self.seen]
         for t in fresh:
             self.seen.add(t["id"])
         if self.options.with_messages:
             await asyncio.gather(*(self._add_messages(t) for t in fresh))
         if self.format == "csv":
-            return [self._encoder.encode(t) for t in fresh]
-        return [jsonl.encode(t) for t in fresh]
+            return ([self._encoder.encode_many(fresh)] if fresh else []), len(fresh)
+        return [jsonl.encode(t) for t in fresh], len(fresh)
 
-    async def _write_page(self, page: Page, encoded: Awaitable[list[bytes]], *, next_page: int | None = None) -> None:
-        rows = await encoded
+    async def _write_page(self, page: Page, encoded: Awaitable[tuple[list[bytes], int]], *, next_page: int | None = None) -> None:
+        chunks, written = await encoded
         assert self._out is not None
-        if rows:
-            self._out.write(b"".join(rows))
-        self.count += len(rows)
-        self.progress.advance(len(rows))
+        if chunks:
+            self._out.write(b"".join(chunks))
+        self.count += written
+        self.progress.advance(written)
         self._position.page = page.number if next_page is None else next_page
         self._save_checkpoint()
 

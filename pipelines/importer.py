@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from .records import Attachment, Message, Plan, Rejected, from_csv_row, plan
 INLINE_IMG = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(?!data:|https?:|cid:|//)([^"']+)\2""", re.IGNORECASE)
 LOOKUP_ATTEMPTS = 3
 OFF_LOOP_BYTES = 256 * 1024  # encode bigger files in a thread so the loop keeps serving
+READ_BATCH = 32  # records read per trip to the reader thread
 
 
 @dataclass
@@ -202,13 +204,14 @@ class Importer:
         concurrency = self.client.concurrency if self.client else 4
         queue: asyncio.Queue[tuple[int, dict[str, Any] | None, Any] | None] = asyncio.Queue(maxsize=concurrency * 2)
 
+        def batch(iterator: Iterator[Any]) -> list[Any]:
+            return list(islice(iterator, READ_BATCH))
+
         async def produce() -> None:
             iterator = self.records()
-            while True:
-                item = await asyncio.to_thread(next, iterator, None)
-                if item is None:
-                    break
-                await queue.put(item)
+            while items := await asyncio.to_thread(batch, iterator):  # file reads stay off the loop
+                for item in items:
+                    await queue.put(item)
             for _ in range(concurrency):
                 await queue.put(None)
 

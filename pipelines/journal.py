@@ -1,9 +1,11 @@
 """The import journal: what was about to be created and what was, durably.
 
-An append-only JSONL file. Before a create: `{"key", "intent"}`, fsynced. After it:
-`{"key", "id"}`. On a rerun, a key with an id is done; a key with only an intent
-may exist on the server and is looked up before anything is sent again. Concurrent
-workers share fsyncs (group commit), so durability doesn't serialise the run.
+An append-only JSONL file. Before a create: `{"key", "intent"}`, fsynced before the
+request goes out. After it: `{"key", "id"}`, flushed, and made durable by the next
+fsync (losing it to a power cut only means a lookup on rerun, never a duplicate).
+On a rerun, a key with an id is done; a key with only an intent may exist on the
+server and is looked up before anything is sent again. Concurrent workers share
+fsyncs (group commit), so durability doesn't serialise the run.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class Journal:
     async def created(self, key: str, ticket_id: int) -> None:
         self.done[key] = ticket_id
         self.intents.pop(key, None)
-        await self._append({"key": key, "id": ticket_id})
+        self._fh.write(orjson.dumps({"key": key, "id": ticket_id}) + b"\n")
+        self._fh.flush()
+        self._written += 1
 
     async def _append(self, entry: dict) -> None:
         self._fh.write(orjson.dumps(entry) + b"\n")

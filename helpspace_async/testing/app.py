@@ -36,6 +36,8 @@ def _error(status: int, message: str, errors: dict[str, list[str]] | None = None
 async def realism_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Auth, then the rate limit, latency and faults, in the order a real stack applies them."""
     realism = request.app[REALISM]
+    if request.path.startswith("/_helpspace/"):
+        return await handler(request)
     realism.stats["requests"] += 1
     token, client_id = request.app[CREDENTIALS]
     auth = request.headers.get("Authorization", "")
@@ -153,8 +155,12 @@ async def list_tickets(request: web.Request) -> web.Response:
         return built
     ids = store.listing(*built)
     start = (page - 1) * per_page
-    items = [store.tickets[tid] for tid in ids[start : start + per_page]]
-    return _json(_envelope(request, items, len(ids), page, per_page))
+    page_ids = ids[start : start + per_page]
+    envelope = _envelope(request, page_ids, len(ids), page, per_page)
+    del envelope["data"]
+    rest = orjson.dumps(envelope)
+    body = b'{"data":[' + b",".join(store.ticket_json(tid) for tid in page_ids) + b"]," + rest[1:]
+    return web.Response(body=body, content_type="application/json")
 
 
 def _live_ticket(request: web.Request) -> dict[str, Any] | web.Response:
@@ -325,6 +331,12 @@ async def create_tag(request: web.Request) -> web.Response:
     return _json({"data": store.add_tag(name, data.get("type") or "ticket")}, 201)
 
 
+async def server_stats(request: web.Request) -> web.Response:
+    """Not part of the HelpSpace API: what the embedded server counted (for benchmarks)."""
+    realism = request.app[REALISM]
+    return _json({**realism.stats, "windows": len(realism.windows), "window_efficiency": realism.window_efficiency()})
+
+
 async def list_agents(request: web.Request) -> web.Response:
     return _json(_envelope(request, seeding.AGENTS, len(seeding.AGENTS), 1, 50))
 
@@ -350,6 +362,7 @@ def build_app(store: Store, realism: Realism, *, token: str, client_id: str) -> 
     r.add_post("/api/v1/tags", create_tag)
     r.add_get("/api/v1/agents", list_agents)
     r.add_get("/api/v1/teams", list_teams)
+    r.add_get("/_helpspace/stats", server_stats)
     return app
 
 

@@ -47,9 +47,22 @@ class Realism:
     rng: random.Random = field(init=False)
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "faults": 0, "drops_after_create": 0})
     _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
+    windows: list[dict[str, float]] = field(default_factory=list)  # every rate window: start, allowed
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed * 7919)
+
+    def window_efficiency(self) -> float | None:
+        """Share of the budget used over the run's full windows (all but the last).
+
+        Windows start at the first hit after the previous one expired (Laravel), so a
+        client that is late, or leaves budget unused, shows up as less than 1.0.
+        """
+        if len(self.windows) < 2:
+            return None
+        span = self.windows[-1]["start"] - self.windows[0]["start"]
+        used = sum(w["allowed"] for w in self.windows[:-1])
+        return used / (self.rate_limit * span / self.rate_window)
 
     def rate_check(self, key: str) -> tuple[dict[str, str], web.Response | None]:
         """Laravel's fixed window: it starts at the first hit (whole seconds) and lasts rate_window."""
@@ -59,6 +72,7 @@ class Realism:
         ends, attempts = self._windows.get(key, (0.0, 0))
         if now >= ends:
             ends, attempts = math.floor(now) + self.rate_window, 0
+            self.windows.append({"start": math.floor(now), "allowed": 0})
         if attempts >= self.rate_limit:
             self._windows[key] = (ends, attempts)
             self.stats["429"] += 1
@@ -71,6 +85,7 @@ class Realism:
             return headers, web.json_response({"message": "Too Many Attempts."}, status=429, headers=headers)
         attempts += 1
         self._windows[key] = (ends, attempts)
+        self.windows[-1]["allowed"] += 1
         return {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(self.rate_limit - attempts)}, None
 
     async def delay(self) -> None:

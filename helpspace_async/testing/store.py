@@ -39,6 +39,7 @@ class Store:
         self.deleted_log: list[int] = []  # every delete, in order (tests read it)
         self.created_log: list[int] = []
         self._cache: dict[Any, tuple[int, list[int]]] = {}
+        self._json: dict[int, bytes] = {}  # serialized tickets, so pages are joined, not re-encoded
         self.seed, self.seeded = seed, tickets
         self.next_ticket_id = self.next_message_id = self.next_attachment_id = NEW_ID_BASE
         if db_path:
@@ -57,7 +58,8 @@ class Store:
 
     def _seed(self) -> None:
         for tid in range(1, self.seeded + 1):
-            self.tickets[tid] = seeding.seeded_ticket(self.seed, tid, self.seeded)
+            ticket = self.tickets[tid] = seeding.seeded_ticket(self.seed, tid, self.seeded)
+            self._json[tid] = orjson.dumps(ticket)  # warm: pages are then joins of bytes
         self.live = list(range(1, self.seeded + 1))
         for tag in seeding.TAG_NAMES:
             self.tags[tag] = {"id": len(self.tags) + 1, "name": tag, "type": "ticket", "color": "#888888"}
@@ -100,6 +102,7 @@ class Store:
             self.contacts[t["from_contact"]["value"]] = t["from_contact"]["id"]
 
     def _persist_ticket(self, ticket: dict[str, Any]) -> None:
+        self._json.pop(ticket["id"], None)
         if self.db is not None:
             self.db.execute("INSERT OR REPLACE INTO tickets VALUES (?, ?)", (ticket["id"], orjson.dumps(ticket)))
             self.db.commit()
@@ -123,6 +126,13 @@ class Store:
 
     def get(self, ticket_id: int) -> dict[str, Any] | None:
         return self.tickets.get(ticket_id)
+
+    def ticket_json(self, ticket_id: int) -> bytes:
+        """The ticket as JSON bytes, cached until it changes."""
+        cached = self._json.get(ticket_id)
+        if cached is None:
+            cached = self._json[ticket_id] = orjson.dumps(self.tickets[ticket_id])
+        return cached
 
     def listing(self, key: Any, predicate: Any) -> list[int]:
         """Live ids matching `predicate`, newest first; cached until the next change."""

@@ -56,20 +56,32 @@ def _cell(value: Any, guard: bool) -> str:
     return text
 
 
+JSON_COLUMNS = {"tags", "creator", "messages", "extra"}
+_PLANS: dict[bool, tuple[list[tuple[str, str, bool]], set[str]]] = {}
+
+
+def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], set[str]]:
+    """(head, tail, is text) per column and the known top-level names, computed once."""
+    if with_messages not in _PLANS:
+        cols = columns(with_messages)
+        steps = [(c.partition(".")[0], c.partition(".")[2], c not in JSON_COLUMNS) for c in cols]
+        _PLANS[with_messages] = (steps, {c.split(".")[0] for c in cols})
+    return _PLANS[with_messages]
+
+
 def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) -> list[str]:
     """The row of one ticket, in `columns()` order."""
-    known = {c.split(".")[0] for c in COLUMNS} | ({"messages"} if with_messages else set())
+    steps, known = _plan(with_messages)
     row = []
-    for column in columns(with_messages):
-        if column == "extra":
+    for head, tail, text in steps:
+        if head == "extra":
             extra = {k: v for k, v in ticket.items() if k not in known}
             row.append(orjson.dumps(extra).decode() if extra else "")
             continue
-        head, _, tail = column.partition(".")
         value = ticket.get(head)
         if tail:
             value = value.get(tail) if isinstance(value, dict) else None
-        row.append(_cell(value, guard and column not in ("tags", "creator", "messages", "extra")))
+        row.append(_cell(value, guard and text))
     return row
 
 
@@ -93,7 +105,10 @@ class CsvEncoder:
         return self._take()
 
     def encode(self, ticket: dict[str, Any]) -> bytes:
-        self._writer.writerow(flatten(ticket, with_messages=self.with_messages, guard=self.guard))
+        return self.encode_many([ticket])
+
+    def encode_many(self, tickets: list[dict[str, Any]]) -> bytes:
+        self._writer.writerows(flatten(t, with_messages=self.with_messages, guard=self.guard) for t in tickets)
         return self._take()
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks against the embedded server on loopback: `python -m bench [--quick]`."""
