@@ -107,12 +107,14 @@ class RateLimiter:
                 if wait is None:
                     break
                 if wait != math.inf and wait > self.max_wait:
-                    raise RateLimited(
+                    refused = RateLimited(
                         f"the API asks us to wait {wait:.0f} s, more than max_wait={self.max_wait:.0f} s; "
-                        "run again later or allow a longer wait",
+                        "run again later (progress is saved) or allow a longer wait (--max-wait)",
                         retry_after=wait,
                         status=429,
                     )
+                    refused.final = True  # type: ignore[attr-defined]
+                    raise refused
                 self.stats.throttled += 1
                 started = self._clock()
                 try:

@@ -3,7 +3,8 @@
 Built on tenacity with `reraise=True`, so callers see our typed errors, never
 `RetryError`. What is safe to retry depends on the method:
 
-- GET, PATCH, DELETE: 429, 5xx, timeouts and dropped connections.
+- GET, PATCH, DELETE: 429, 5xx, timeouts, dropped connections, and a success whose
+  body is not JSON (a proxy's HTML page).
 - POST (a create): only when the server certainly did not act on it: 429, 503, or a
   connection that was never made. Anything else ends as `AmbiguousCreate`, never resent.
 """
@@ -24,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .errors import AmbiguousCreate, RateLimited, ServerError, TransportError
+from .errors import AmbiguousCreate, BadResponse, RateLimited, ServerError, TransportError
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
@@ -39,13 +40,15 @@ def is_retryable(method: str, exc: BaseException) -> bool:
     if isinstance(exc, AmbiguousCreate):
         return False
     if isinstance(exc, RateLimited):
-        return True  # the server refused before acting; the limiter holds everyone back
+        # the server refused before acting and the limiter holds everyone back; a pause
+        # longer than we accept (`final`) is not worth retrying
+        return not getattr(exc, "final", False)
     if isinstance(exc, ConnectFailed):
         return True
     if method.upper() in SAFE_METHODS:
         if isinstance(exc, ServerError):
             return exc.status in (500, 502, 503, 504)
-        return isinstance(exc, TransportError)
+        return isinstance(exc, (TransportError, BadResponse))  # an HTML page from a proxy passes
     return isinstance(exc, ServerError) and exc.status == 503
 
 

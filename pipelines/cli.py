@@ -22,6 +22,7 @@ from helpspace_async import (
     ConfigurationError,
     HelpSpaceClient,
     RateLimiter,
+    RetryPolicy,
     TransportError,
 )
 from helpspace_async.protocol import DEFAULT_BASE_URL, TICKET_STATUSES
@@ -44,6 +45,8 @@ def _connection_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     g.add_argument("--max-rate", type=int, help="use at most this many requests per rate-limit window")
     g.add_argument("--max-wait", type=float, default=900, help="longest rate-limit pause to accept, seconds (default 900)")
+    g.add_argument("--timeout", type=float, default=30, help="seconds for one request before it counts as failed (default 30)")
+    g.add_argument("--retries", type=int, default=8, help="attempts per request before giving up with exit 3 (default 8)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar (it is also off when stderr is not a terminal)")
     g.add_argument("-v", "--verbose", action="store_true", help="log each retry to stderr")
 
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", type=int, default=0, help="requests per window per token (0 = none)")
     serve.add_argument("--rate-window", type=float, default=60.0, help="rate-limit window, seconds")
     serve.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added latency per request")
+    serve.add_argument("--spike-rate", type=float, default=0.0, metavar="P", help="share of requests delayed by --spike-ms more")
+    serve.add_argument("--spike-ms", type=float, default=0.0, metavar="MS", help="length of a latency spike")
     serve.add_argument("--fault-rate", type=float, default=0.0, metavar="P", help="share of requests failing (5xx or dropped)")
     serve.add_argument("--drop-after-create", type=float, default=0.0, metavar="P", help="share of creates committed, then dropped")
     serve.add_argument("--churn", type=int, default=0, metavar="N", help="tickets created and deleted per listing request")
@@ -109,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _client(args: argparse.Namespace) -> HelpSpaceClient:
     limiter = RateLimiter(max_limit=args.max_rate, max_wait=args.max_wait)
-    return HelpSpaceClient(args.base_url, args.token, args.client_id, concurrency=args.concurrency, rate_limiter=limiter)
+    retry = RetryPolicy(max_attempts=max(1, args.retries))
+    return HelpSpaceClient(args.base_url, args.token, args.client_id, concurrency=args.concurrency,
+                           rate_limiter=limiter, retry=retry, timeout=args.timeout)
 
 
 def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -186,6 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = HelpSpaceServer(
             tickets=args.tickets, seed=args.seed, db=args.db, token=args.token, client_id=args.client_id, port=args.port,
             rate_limit=args.rate_limit, rate_window=args.rate_window, latency_ms=args.latency,
+            spike_rate=args.spike_rate, spike_ms=args.spike_ms,
             fault_rate=args.fault_rate, drop_after_create=args.drop_after_create, churn=args.churn,
         )
         async with server:

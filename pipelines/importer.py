@@ -22,7 +22,13 @@ from typing import Any
 
 import orjson
 
-from helpspace_async import AmbiguousCreate, HelpSpaceClient, ServerError, ValidationError
+from helpspace_async import (
+    AmbiguousCreate,
+    HelpSpaceClient,
+    HelpSpaceError,
+    ServerError,
+    ValidationError,
+)
 
 from .attachments import (
     MAX_ATTACHMENTS_BYTES,
@@ -124,13 +130,15 @@ class Importer:
                 except StopIteration:
                     return
                 except (UnicodeDecodeError, csv.Error, ValueError) as exc:
-                    yield -1, None, f"unreadable CSV: {exc}"
+                    # the csv module can't resynchronise after this; say where it stopped
+                    yield -1, None, (f"the CSV can't be read past this point: {exc}", None)
                     return
                 if self.options.limit is not None and count >= self.options.limit:
                     return
                 count += 1
                 if None in row:
-                    yield line, None, ("this row has more cells than the header has columns", row)
+                    surplus = row.pop(None)  # type: ignore[call-overload]
+                    yield line, None, ("this row has more cells than the header has columns", {**row, "(surplus cells)": surplus})
                     continue
                 try:
                     yield line, from_csv_row(row), row
@@ -249,6 +257,10 @@ class Importer:
             self._reject(line, record, exc.reason, exc.field_errors, original)
         except ValidationError as exc:
             self._reject(line, record, f"the server refused it: {exc.message}", exc.field_errors, record)
+        except HelpSpaceError:
+            raise  # the API or the network failed, not this record: stop, the journal has it
+        except Exception as exc:  # a record we could not handle must not stop the others
+            self._reject(line, record, f"could not process this record: {type(exc).__name__}: {exc}", {}, record)
         finally:
             self.progress.advance()
 
@@ -266,7 +278,7 @@ class Importer:
             except Rejected:
                 key = None
         entry = {"line": line, "key": key, "reason": reason, "field_errors": field_errors, "record": original}
-        self._rejects_fh.write(orjson.dumps(entry, default=str) + b"\n")
+        self._rejects_fh.write(orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n")
         self._rejects_fh.flush()
 
     # --- encoding -----------------------------------------------------------------------

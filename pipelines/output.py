@@ -1,7 +1,8 @@
 """Output files that appear only when complete.
 
-Rows go to `PATH.part`; `sync()` flushes and fsyncs (a checkpoint may then record the
-offset); `finish()` renames to PATH. For `.gz`, every chunk is its own gzip member,
+Rows go to `PATH.part`, written through whenever 1 MB has gathered (memory stays flat
+however fast rows come); `sync()` also fsyncs, and only then may a checkpoint record
+the offset; `finish()` renames to PATH. For `.gz`, every chunk is its own gzip member,
 so a `.part` cut back to a recorded offset is still a valid gzip stream.
 """
 
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
+WRITE_THROUGH = 1 << 20  # bytes gathered before they go to the file
+
 
 class PartFile:
     """Append-only output with atomic completion; `offset` is the bytes durably written."""
@@ -23,6 +26,7 @@ class PartFile:
         self.part = path.with_name(path.name + ".part")
         self.gzip = path.name.endswith(".gz")
         self._buffer: list[bytes] = []
+        self._buffered = 0
         if resume_offset is not None and self.part.exists():
             self._fh: BinaryIO = open(self.part, "r+b")
             self._fh.truncate(resume_offset)
@@ -34,13 +38,20 @@ class PartFile:
 
     def write(self, data: bytes) -> None:
         self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= WRITE_THROUGH:
+            self._write_through()
 
-    def sync(self) -> int:
-        """Make everything written so far durable; returns the new offset."""
+    def _write_through(self) -> None:
         if self._buffer:
             chunk = b"".join(self._buffer)
             self._buffer.clear()
+            self._buffered = 0
             self._fh.write(gzip.compress(chunk, compresslevel=6) if self.gzip else chunk)
+
+    def sync(self) -> int:
+        """Make everything written so far durable; returns the new offset."""
+        self._write_through()
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self.offset = self._fh.tell()

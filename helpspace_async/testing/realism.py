@@ -40,6 +40,8 @@ class Realism:
     rate_limit: int = 0  # requests per window per token; 0 = unlimited, no headers
     rate_window: float = 60.0
     latency_ms: float = 0.0
+    spike_rate: float = 0.0  # share of requests delayed by spike_ms on top
+    spike_ms: float = 0.0
     fault_rate: float = 0.0  # share of requests answered 5xx or dropped
     drop_after_create: float = 0.0  # share of creates committed, then the connection dropped
     churn: int = 0  # tickets created and deleted per listing request
@@ -89,16 +91,20 @@ class Realism:
         return {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": str(self.rate_limit - attempts)}, None
 
     async def delay(self) -> None:
-        if self.latency_ms:
-            await asyncio.sleep(self.latency_ms / 1000)
+        extra = self.spike_ms if self.spike_rate and self.rng.random() < self.spike_rate else 0.0
+        if self.latency_ms or extra:
+            await asyncio.sleep((self.latency_ms + extra) / 1000)
 
     def maybe_fault(self, request: web.Request) -> web.Response | None:
-        """Before any work: a 5xx or a dropped connection, nothing committed."""
+        """Before any work: a dropped connection, a 5xx, or (reads) a 200 that is an HTML page."""
         if not self.fault_rate or self.rng.random() >= self.fault_rate:
             return None
         self.stats["faults"] += 1
-        if self.rng.random() < 0.5:
+        kind = self.rng.random()
+        if kind < 0.4:
             drop_connection(request)
+        if kind > 0.8 and request.method == "GET":
+            return web.Response(status=200, text="<html><body>Down for maintenance</body></html>", content_type="text/html")
         status = 503 if request.method == "POST" else self.rng.choice([500, 502, 503, 504])
         return web.Response(status=status, text="<html><body><h1>Server Error</h1></body></html>", content_type="text/html")
 

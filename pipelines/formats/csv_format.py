@@ -35,6 +35,7 @@ COLUMNS = [
 ]
 NESTED = {"channel", "from_contact", "assignee", "team"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_FIELD_BYTES = 64 * 1024 * 1024  # above the API's 5 MB limits, so big cells are rejected by rule, not by csv
 
 
 def columns(with_messages: bool) -> list[str]:
@@ -114,6 +115,7 @@ class CsvEncoder:
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(1-based line number of the row's start, row) streamed; rows may span lines."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_BYTES))
     with open_text_lines(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.DictReader(text)
