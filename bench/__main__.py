@@ -119,7 +119,7 @@ def bench_memory(sizes: tuple[int, int], tmp: Path, rows: list) -> None:
         with server(tickets=n, seed=2) as env:
             r, _ = cli(["export", "tickets", "-o", str(tmp / f"mem{n}.jsonl.gz"), "--no-progress"], env)
         peaks.append(r["peak_rss_mb"])
-    rows.append(("memory, export", f"{sizes[0]:,} vs {sizes[1]:,} tickets", f"{peaks[0]:.0f} MB vs {peaks[1]:.0f} MB peak RSS",
+    rows.append(("memory, export", f"{sizes[0]:,} vs {sizes[1]:,} tickets", f"{peaks[0]:.1f} MB vs {peaks[1]:.1f} MB peak RSS",
                  f"growth {peaks[1] - peaks[0]:.1f} MB", "target <30 MB"))
     big = base64.b64encode(os.urandom(int(4.8 * 1024 * 1024))).decode()
     src = write_jsonl(tmp / "big.jsonl", [dict(r, message={"body": "<p>big</p>", "attachments": [{"name": "big.bin", "data": big}]})

@@ -131,17 +131,18 @@ class HelpSpaceClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | str | None = None,
         json: Any = None,
         sink: IO[bytes] | None = None,
     ) -> Any:
         """Send one API call with retries and pacing; return its decoded JSON.
 
+        `params` is a mapping (arrays become `key[]`) or an already encoded query string.
         With `sink`, a successful body is streamed into it instead (for downloads).
         """
         method = method.upper()
         url = protocol.absolute_url(self.base_url, path)
-        query = protocol.encode_query(params or {})
+        query = params if isinstance(params, str) else protocol.encode_query(params or {})
         if query:
             url += ("&" if "?" in url else "?") + query
         body = orjson.dumps(json) if json is not None else None

@@ -34,7 +34,7 @@ from typing import Any
 import helpspace_async
 from helpspace_async import HelpSpaceClient
 from helpspace_async.paging import Page, ordered_pages
-from helpspace_async.protocol import date_range, page_params, ticket_filter_params
+from helpspace_async.protocol import date_range, encode_query, page_params, ticket_filter_params
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
 from . import checkpoint
@@ -149,6 +149,7 @@ class Exporter:
         self.progress = Progress("tickets", enabled=options.progress)
         self._out: PartFile | StdoutFile | None = None
         self._prefetched: asyncio.Future[Page] | None = None
+        self._queries: dict[Segment, str] = {}
         self._position = Position()
         self._segments: list[Segment] = []
         self._last_checkpoint = 0.0
@@ -237,8 +238,10 @@ class Exporter:
         return False if pass_no + 1 < MAX_RECENT_PASSES else None
 
     async def _fetch(self, segment: Segment, number: int) -> Page:
-        params = ticket_filter_params(**self._filters(segment.created_between))
-        return await self.client.tickets.page(number, per_page=self.options.per_page, params=params)
+        query = self._queries.get(segment)
+        if query is None:  # encoded once per segment, not once per page
+            query = self._queries[segment] = encode_query(ticket_filter_params(**self._filters(segment.created_between)))
+        return await self.client.tickets.page(number, per_page=self.options.per_page, params=query)
 
     async def _ascending_pass(self, segment: Segment) -> None:
         start = self._position.page + 1
@@ -354,7 +357,7 @@ class Exporter:
             self._out.write(self._encoder.header())
 
     def _save_checkpoint(self, *, force: bool = False) -> None:
-        if not isinstance(self._out, PartFile) or self._out._fh.closed:
+        if not isinstance(self._out, PartFile) or self._out.closed:
             return
         now = time.monotonic()
         if not force and now - self._last_checkpoint < CHECKPOINT_EVERY:

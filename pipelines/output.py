@@ -1,8 +1,9 @@
 """Output files that appear only when complete.
 
-Rows go to `PATH.part`, written through whenever 1 MB has gathered (memory stays flat
-however fast rows come); `sync()` also fsyncs, and only then may a checkpoint record
-the offset; `finish()` renames to PATH. For `.gz`, every chunk is its own gzip member,
+Rows go to `PATH.part`, handed to one writer thread whenever 1 MB has gathered (memory
+stays flat however fast rows come, and compressing and writing overlap the network);
+`sync()` waits for the writer and fsyncs, and only then may a checkpoint record the
+offset; `finish()` renames to PATH. The sha256 is computed as bytes are written. For `.gz`, every chunk is its own gzip member,
 so a `.part` cut back to a recorded offset is still a valid gzip stream.
 """
 
@@ -12,6 +13,7 @@ import gzip
 import hashlib
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,9 +29,13 @@ class PartFile:
         self.gzip = path.name.endswith(".gz")
         self._buffer: list[bytes] = []
         self._buffered = 0
+        self._digest = hashlib.sha256()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpspace-writer")
+        self._pending: list[Future[None]] = []
         if resume_offset is not None and self.part.exists():
             self._fh: BinaryIO = open(self.part, "r+b")
             self._fh.truncate(resume_offset)
+            _hash_prefix(self._fh, self._digest, resume_offset)
             self._fh.seek(resume_offset)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,11 +53,20 @@ class PartFile:
             chunk = b"".join(self._buffer)
             self._buffer.clear()
             self._buffered = 0
-            self._fh.write(gzip.compress(chunk, compresslevel=6) if self.gzip else chunk)
+            self._pending.append(self._writer.submit(self._append, chunk))
+
+    def _append(self, chunk: bytes) -> None:
+        """On the writer thread, one chunk at a time, in order."""
+        data = gzip.compress(chunk, compresslevel=6) if self.gzip else chunk
+        self._digest.update(data)
+        self._fh.write(data)
 
     def sync(self) -> int:
         """Make everything written so far durable; returns the new offset."""
         self._write_through()
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.result()  # re-raises a write error (disk full) here
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self.offset = self._fh.tell()
@@ -61,21 +76,27 @@ class PartFile:
         """Sync, close and rename into place; returns the file's sha256."""
         self.sync()
         self._fh.close()
-        digest = sha256_of(self.part)
+        self._writer.shutdown()
         os.replace(self.part, self.path)
-        return digest
+        return self._digest.hexdigest()
 
     def close(self) -> None:
         """Close without finishing: the .part stays for --resume."""
         if not self._fh.closed:
             self.sync()
             self._fh.close()
+        self._writer.shutdown()
 
     def abandon(self) -> None:
         """Close and delete the .part (nothing useful was written)."""
+        self._writer.shutdown(wait=True)
         if not self._fh.closed:
             self._fh.close()
         self.part.unlink(missing_ok=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
 
 
 class StdoutFile:
@@ -103,6 +124,17 @@ class StdoutFile:
 
     def abandon(self) -> None:
         self.sync()
+
+
+def _hash_prefix(fh: BinaryIO, digest: hashlib._Hash, length: int) -> None:
+    fh.seek(0)
+    remaining = length
+    while remaining > 0:
+        block = fh.read(min(1 << 20, remaining))
+        if not block:
+            break
+        digest.update(block)
+        remaining -= len(block)
 
 
 def sha256_of(path: Path) -> str:

@@ -19,10 +19,11 @@ class Listing:
         self._client = client
         self._path = path
 
-    async def page(self, number: int, *, per_page: int = 50, params: Mapping[str, Any] | None = None) -> Page:
-        """Fetch one page (1-based)."""
-        query = {**(params or {}), **protocol.page_params(number, per_page)}
-        body = await self._client.request("GET", self._path, params=query)
+    async def page(self, number: int, *, per_page: int = 50, params: Mapping[str, Any] | str | None = None) -> Page:
+        """Fetch one page (1-based); `params` may be a query string encoded once for many pages."""
+        paging = protocol.encode_query(protocol.page_params(number, per_page))
+        encoded = params if isinstance(params, str) else protocol.encode_query(params or {})
+        body = await self._client.request("GET", self._path, params=f"{encoded}&{paging}" if encoded else paging)
         items, meta = protocol.parse_page(body)
         return Page(number, items, meta)
 

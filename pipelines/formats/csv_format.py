@@ -45,28 +45,30 @@ def columns(with_messages: bool) -> list[str]:
 def _cell(value: Any, guard: bool) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return "'" + value if guard and value and value[0] in FORMULA_FIRST else value
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if kind is int or kind is float:
         return str(value)
-    if isinstance(value, (list, dict)):
+    if kind is list or kind is dict:
         return orjson.dumps(value).decode()
     text = str(value)
-    if guard and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return "'" + text if guard and text and text[0] in FORMULA_FIRST else text
 
 
 JSON_COLUMNS = {"tags", "creator", "messages", "extra"}
-_PLANS: dict[bool, tuple[list[tuple[str, str, bool]], set[str]]] = {}
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
+_PLANS: dict[bool, tuple[list[tuple[str, str, bool]], frozenset[str]]] = {}
 
 
-def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], set[str]]:
+def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], frozenset[str]]:
     """(head, tail, is text) per column and the known top-level names, computed once."""
     if with_messages not in _PLANS:
         cols = columns(with_messages)
         steps = [(c.partition(".")[0], c.partition(".")[2], c not in JSON_COLUMNS) for c in cols]
-        _PLANS[with_messages] = (steps, {c.split(".")[0] for c in cols})
+        _PLANS[with_messages] = (steps, frozenset(c.split(".")[0] for c in cols))
     return _PLANS[with_messages]
 
 
@@ -74,15 +76,19 @@ def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) 
     """The row of one ticket, in `columns()` order."""
     steps, known = _plan(with_messages)
     row = []
+    append = row.append
+    get = ticket.get
     for head, tail, text in steps:
-        if head == "extra":
-            extra = {k: v for k, v in ticket.items() if k not in known}
-            row.append(orjson.dumps(extra).decode() if extra else "")
-            continue
-        value = ticket.get(head)
         if tail:
-            value = value.get(tail) if isinstance(value, dict) else None
-        row.append(_cell(value, guard and text))
+            parent = get(head)
+            value = parent.get(tail) if type(parent) is dict else None
+        elif head == "extra":
+            extra = None if ticket.keys() <= known else {k: v for k, v in ticket.items() if k not in known}
+            append(orjson.dumps(extra).decode() if extra else "")
+            continue
+        else:
+            value = get(head)
+        append(_cell(value, guard and text))
     return row
 
 
