@@ -59,6 +59,7 @@ def bench_export(n: int, tmp: Path, rows: list) -> None:
     with server(tickets=n, seed=1) as env:
         jsonl, _ = cli(["export", "tickets", "-o", str(tmp / "ours.jsonl"), "--no-progress"], env)
         csvr, _ = cli(["export", "tickets", "-o", str(tmp / "ours.csv"), "--no-progress"], env)
+        parquet, _ = cli(["export", "tickets", "-o", str(tmp / "ours.parquet"), "--no-progress"], env)
         _, seq_time = sequential_export(env, tmp / "seq.jsonl")
         dlt = dlt_export(env, tmp / "dlt")
     seq_rate = n / seq_time
@@ -66,6 +67,9 @@ def bench_export(n: int, tmp: Path, rows: list) -> None:
     for name, r in (("ours JSONL", jsonl), ("ours CSV", csvr)):
         rate = n / r["elapsed"]
         rows.append(("export, loopback", name, f"{rate:,.0f} t/s", f"{rate / seq_rate:.1f}× sequential", "target ≥3×"))
+    jsonl_rate, parquet_rate = n / jsonl["elapsed"], n / parquet["elapsed"]
+    rows.append(("export, loopback", "ours Parquet (zstd)", f"{parquet_rate:,.0f} t/s",
+                 f"{parquet_rate / jsonl_rate:.0%} of our JSONL speed", "target ≥80%"))
     if dlt:
         dlt_rate = dlt[0] / dlt[1] if dlt[0] else n / dlt[1]
         rate = n / jsonl["elapsed"]

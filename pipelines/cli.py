@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from helpspace_async import (
@@ -77,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
     et = export.add_parser("tickets", help="export tickets to JSONL or CSV (complete, resumable)")
-    et.add_argument("--output", "-o", required=True, help="file (.jsonl, .csv, optionally .gz) or - for JSONL on stdout")
-    et.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name")
+    et.add_argument("--output", "-o", help="file (.jsonl, .csv, optionally .gz; .parquet) or - for JSONL on stdout")
+    et.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="default: from the file name")
     et.add_argument("--per-page", type=int, default=50, help="tickets per request, 1-50 (default 50)")
     et.add_argument("--status", action="append", default=[], choices=TICKET_STATUSES, help="only this status (repeatable)")
     et.add_argument("--tag", action="append", default=[], help="only tickets with this tag (repeatable)")
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     et.add_argument("--attachments", metavar="embed|DIR", help="with --with-messages: base64 in the file, or files saved in DIR")
     et.add_argument("--resume", action="store_true", help="continue an interrupted export from its checkpoint")
     et.add_argument("--no-formula-guard", action="store_true", help="CSV: don't prefix cells starting with = + - @ with '")
+    et.add_argument("--partition-by", choices=["created_date", "status"], help="Parquet: Hive-style folders under --output")
+    et.add_argument("--print-schema", action="store_true", help="print the schema of every format (JSON) and exit")
+    et.add_argument("--since-last-run", metavar="STATE", help="nightly: export what was created or contacted since the last run in STATE")
+    et.add_argument("--full", action="store_true", help="with --since-last-run: export everything this time")
+    et.add_argument("--keep", type=int, metavar="N", help="with --since-last-run: keep the newest N exports STATE recorded, delete older")
     _connection_args(et)
 
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="what", required=True)
@@ -151,17 +157,33 @@ def _run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import ExportConfigError, Exporter, ExportOptions
 
+    if args.print_schema:
+        import json
+
+        from .schema import all_schemas
+
+        print(json.dumps(all_schemas(with_messages=args.with_messages), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not args.output:
+        _say("error: --output is required (a file, or - for stdout)")
+        return EXIT_USAGE
+    if (args.full or args.keep) and not args.since_last_run:
+        _say("error: --full and --keep go with --since-last-run STATE")
+        return EXIT_USAGE
+
     options = ExportOptions(
         output=args.output, format=args.format, per_page=args.per_page, status=args.status, tags=args.tag,
         subject=args.subject, created_between=args.created_between, with_messages=args.with_messages,
         attachments=args.attachments, resume=args.resume, formula_guard=not args.no_formula_guard,
-        progress=not args.no_progress,
+        progress=not args.no_progress, partition_by=args.partition_by,
     )
 
     async def go() -> int:
         from .progress import summary
 
         async with _client(args) as client:
+            if args.since_last_run:
+                return await _nightly(client, options, args)
             try:
                 exporter = Exporter(client, options)
             except (ExportConfigError, ValueError) as exc:
@@ -184,6 +206,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _run(go)
+
+
+async def _nightly(client: HelpSpaceClient, options: Any, args: argparse.Namespace) -> int:
+    from .export import ExportConfigError
+    from .nightly import NightlyOptions, run_nightly
+    from .progress import summary
+
+    nightly = NightlyOptions(state=Path(args.since_last_run), full=args.full, keep=args.keep)
+    try:
+        done = await run_nightly(client, options, nightly)
+    except (ExportConfigError, ValueError) as exc:
+        raise ConfigurationError(str(exc)) from None
+    what = "full export" if done.mode == "full" else f"incremental export (created or contacted since {done.since})"
+    _say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.path}"))
+    for path in done.removed:
+        _say(f"removed old export: {path}")
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

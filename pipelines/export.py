@@ -68,6 +68,8 @@ class ExportOptions:
     resume: bool = False
     formula_guard: bool = True
     progress: bool = True
+    partition_by: str | None = None  # Parquet only: "created_date" or "status"
+    segments: list[Segment] | None = None  # a plan from outside (incremental runs)
 
     def filters(self) -> dict[str, Any]:
         return {"status": self.status, "tags": self.tags, "subject": self.subject}
@@ -78,7 +80,7 @@ class ExportOptions:
             "format": fmt, "per_page": self.per_page, "status": sorted(self.status), "tags": sorted(self.tags),
             "subject": sorted(self.subject), "created_between": self.created_between,
             "with_messages": self.with_messages, "attachments": self.attachments,
-            "formula_guard": self.formula_guard,
+            "formula_guard": self.formula_guard, "partition_by": self.partition_by,
         }
 
 
@@ -86,6 +88,7 @@ class ExportOptions:
 class Segment:
     kind: str  # "stable", "recent" or "whole"
     created_between: str | None
+    last_contact_between: str | None = None
 
 
 @dataclass
@@ -134,6 +137,19 @@ class Exporter:
         self.format = detect_format(options.output, options.format)
         if options.output == "-" and (self.format != "jsonl" or options.resume):
             raise ExportConfigError("--output - writes JSONL to stdout and can't be resumed")
+        if self.format == "parquet":
+            from .formats import parquet_format
+
+            try:
+                parquet_format.require()
+            except ImportError as exc:
+                raise ExportConfigError(str(exc)) from None
+            if options.resume:
+                raise ExportConfigError("a Parquet export can't be resumed (its footer is written last); run it again without --resume")
+        if options.partition_by and self.format != "parquet":
+            raise ExportConfigError("--partition-by writes Parquet folders: use --format parquet")
+        if options.partition_by not in (None, "created_date", "status"):
+            raise ExportConfigError("--partition-by is created_date or status")
         if options.attachments and not options.with_messages:
             raise ExportConfigError("--attachments needs --with-messages (attachments belong to messages)")
         ticket_filter_params(**options.filters(), created_between=options.created_between)  # validate early
@@ -147,7 +163,7 @@ class Exporter:
         self.passes = 0
         self.warnings: list[str] = []
         self.progress = Progress("tickets", enabled=options.progress)
-        self._out: PartFile | StdoutFile | None = None
+        self._out: Any = None  # PartFile, StdoutFile or ParquetOutput
         self._prefetched: asyncio.Future[Page] | None = None
         self._queries: dict[Segment, str] = {}
         self._position = Position()
@@ -164,19 +180,19 @@ class Exporter:
         started = time.monotonic()
         self._open()
         try:
-            planned = plan_segments(self.options.created_between, self.today)
-            recent = [s for s in planned if s.kind == "recent"]
+            planned = self.options.segments or plan_segments(self.options.created_between, self.today)
+            recent = [s for s in planned if s.kind == "recent"] if not self.options.segments else []
             if not self._segments and planned:  # page 1 travels with the counts: one round trip saved
                 self._prefetched = asyncio.ensure_future(self._fetch(planned[0], 1))
             counted = await asyncio.gather(  # one round trip for both counts
-                self.client.tickets.count(**self._filters(self.options.created_between)),
+                self._count_all(planned),
                 *(self.client.tickets.count(**self._filters(s.created_between)) for s in recent[:1]),
             )
             total = counted[0]
             self.progress.start(max(total, self.count), "export")
             self.progress.advance(self.count)
             if not self._segments:
-                self._segments = self._plan(planned, total, counted[1] if len(counted) > 1 else None)
+                self._segments = self.options.segments or self._plan(planned, total, counted[1] if len(counted) > 1 else None)
             while self._position.segment < len(self._segments):
                 await self._run_segment(self._segments[self._position.segment])
                 self._position = Position(segment=self._position.segment + 1)
@@ -195,8 +211,16 @@ class Exporter:
         self.checkpoint_path.unlink(missing_ok=True)
         return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest)
 
-    def _filters(self, created_between: str | None) -> dict[str, Any]:
-        return {**self.options.filters(), "created_between": created_between}
+    def _filters(self, created_between: str | None, last_contact_between: str | None = None) -> dict[str, Any]:
+        return {**self.options.filters(), "created_between": created_between, "last_contact_between": last_contact_between}
+
+    async def _count_all(self, planned: list[Segment]) -> int:
+        """How many tickets the export will hold (for progress): the listing, or an outside plan's sum."""
+        if not self.options.segments:
+            return await self.client.tickets.count(**self._filters(self.options.created_between))
+        counts = await asyncio.gather(*(self.client.tickets.count(**self._filters(s.created_between, s.last_contact_between))
+                                        for s in planned))
+        return sum(counts)
 
     def _plan(self, segments: list[Segment], total: int, in_recent: int | None) -> list[Segment]:
         if in_recent is not None and total >= 20 and len(segments) == 2:
@@ -240,7 +264,8 @@ class Exporter:
     async def _fetch(self, segment: Segment, number: int) -> Page:
         query = self._queries.get(segment)
         if query is None:  # encoded once per segment, not once per page
-            query = self._queries[segment] = encode_query(ticket_filter_params(**self._filters(segment.created_between)))
+            filters = self._filters(segment.created_between, segment.last_contact_between)
+            query = self._queries[segment] = encode_query(ticket_filter_params(**filters))
         return await self.client.tickets.page(number, per_page=self.options.per_page, params=query)
 
     async def _ascending_pass(self, segment: Segment) -> None:
@@ -292,13 +317,17 @@ class Exporter:
             await asyncio.gather(*(self._add_messages(t) for t in fresh))
         if self.format == "csv":
             return ([self._encoder.encode_many(fresh)] if fresh else []), len(fresh)
+        if self.format == "parquet":
+            return fresh, len(fresh)
         return [jsonl.encode(t) for t in fresh], len(fresh)
 
     async def _write_page(self, page: Page, encoded: Awaitable[tuple[list[bytes], int]], *, next_page: int | None = None) -> None:
         chunks, written = await encoded
         assert self._out is not None
-        if chunks:
-            self._out.write(b"".join(chunks))
+        if chunks and self.format == "parquet":
+            self._out.add(chunks)  # type: ignore[union-attr, arg-type]
+        elif chunks:
+            self._out.write(b"".join(chunks))  # type: ignore[union-attr]
         self.count += written
         self.progress.advance(written)
         self._position.page = page.number if next_page is None else next_page
@@ -334,6 +363,11 @@ class Exporter:
     def _open(self) -> None:
         if self.options.output == "-":
             self._out = StdoutFile()
+            return
+        if self.format == "parquet":
+            from .formats.parquet_format import ParquetOutput
+
+            self._out = ParquetOutput(self.path, partition_by=self.options.partition_by, with_messages=self.options.with_messages)
             return
         fingerprint = self.options.fingerprint(self.format)
         saved = checkpoint.read(self.checkpoint_path) if self.options.resume else None
@@ -379,6 +413,7 @@ class Exporter:
     def _write_manifest(self, digest: str) -> Path | None:
         if self.options.output == "-":
             return None
+        partitions = getattr(self._out, "partitions", {})
         checkpoint.write_atomic(
             self.manifest_path,
             {
@@ -387,7 +422,8 @@ class Exporter:
                 "gzip": self.path.name.endswith(".gz"),
                 "tickets": self.count,
                 "sha256": digest,
-                "bytes": self.path.stat().st_size,
+                "bytes": self.path.stat().st_size if self.path.is_file() else None,
+                **({"partitions": partitions} if partitions else {}),
                 "filters": {k: v for k, v in self.options.fingerprint(self.format).items() if k not in ("format",)},
                 "started_at": self._started_at,
                 "finished_at": datetime.now(timezone.utc).isoformat(),

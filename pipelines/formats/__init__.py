@@ -16,4 +16,6 @@ def detect_format(path: str, given: str | None) -> str:
         return "jsonl"
     if name.endswith(".csv"):
         return "csv"
-    raise ValueError(f"cannot tell the format of {path!r}: name it .jsonl or .csv, or pass --format")
+    if name.endswith(".parquet"):
+        return "parquet"
+    raise ValueError(f"cannot tell the format of {path!r}: name it .jsonl, .csv or .parquet, or pass --format")

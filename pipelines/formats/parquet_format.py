@@ -1,0 +1,233 @@
+"""Parquet: typed columns (int64 ids, UTC timestamps, list<string> tags, structs), zstd,
+written in row groups so memory stays flat. Needs the `parquet` extra (pyarrow).
+
+Fields the schema doesn't name are kept as a JSON object in `extra`; with
+--with-messages, `messages` is a JSON string (its shape varies by message type).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError:  # pragma: no cover - exercised when the extra is missing
+    pa = pq = None
+
+ROW_GROUP = 20_000
+TIMESTAMPS = ("last_contact", "created_at", "updated_at", "deleted_at")
+MISSING = "Parquet needs pyarrow: pip install 'helpspace-async[parquet]'"
+
+
+def require() -> None:
+    if pa is None:
+        raise ImportError(MISSING)
+
+
+def arrow_schema(with_messages: bool = False) -> Any:
+    """The explicit, documented schema of a Parquet export."""
+    require()
+    ts = pa.timestamp("us", tz="UTC")
+    fields = [
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("subject", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("channel", pa.struct([("id", pa.int64()), ("name", pa.string()), ("value", pa.string()), ("type", pa.string())])),
+        pa.field("from_contact", pa.struct([("id", pa.int64()), ("user_id", pa.int64()), ("name", pa.string()),
+                                            ("value", pa.string()), ("type", pa.string())])),
+        pa.field("assignee", pa.struct([("id", pa.int64()), ("name", pa.string()), ("email", pa.string())])),
+        pa.field("team", pa.struct([("id", pa.int64()), ("name", pa.string())])),
+        pa.field("creator", pa.string()),  # JSON: its shape is undocumented
+        pa.field("tags", pa.list_(pa.string())),
+        *(pa.field(name, ts) for name in TIMESTAMPS),
+        pa.field("extra", pa.string()),  # JSON object of fields the schema doesn't name
+    ]
+    if with_messages:
+        fields.append(pa.field("messages", pa.string()))
+    return pa.schema(fields)
+
+
+KNOWN = {"id", "subject", "status", "channel", "from_contact", "assignee", "team", "creator", "tags", *TIMESTAMPS}
+
+
+def _stamp(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def to_row(ticket: dict[str, Any], with_messages: bool) -> dict[str, Any]:
+    """A ticket as a row of `arrow_schema`."""
+    row = {k: ticket.get(k) for k in ("id", "subject", "status", "channel", "from_contact", "assignee", "team", "tags")}
+    creator = ticket.get("creator")
+    row["creator"] = orjson.dumps(creator).decode() if creator is not None else None
+    for name in TIMESTAMPS:
+        row[name] = _stamp(ticket.get(name))
+    known = KNOWN | ({"messages"} if with_messages else set())
+    extra = None if ticket.keys() <= known else {k: v for k, v in ticket.items() if k not in known}
+    row["extra"] = orjson.dumps(extra).decode() if extra else None
+    if with_messages:
+        row["messages"] = orjson.dumps(ticket.get("messages") or []).decode()
+    return row
+
+
+class ParquetFile:
+    """Rows buffered into row groups and written to `path` (the caller renames it into place)."""
+
+    def __init__(self, path: Path, *, with_messages: bool, drop: frozenset[str] = frozenset()) -> None:
+        require()
+        self.path = path
+        self.with_messages = with_messages
+        schema = arrow_schema(with_messages)
+        self.schema = pa.schema([f for f in schema if f.name not in drop])
+        self._rows: list[dict[str, Any]] = []
+        self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
+        self.count = 0
+
+    def add(self, tickets: list[dict[str, Any]]) -> None:
+        self._rows.extend(to_row(t, self.with_messages) for t in tickets)
+        if len(self._rows) >= ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self.count += len(self._rows)
+            self._rows = []
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.close()
+
+
+class PartitionedParquet:
+    """Hive-style folders (`created_date=2021-09-10/part-0000.parquet`) under `root`.
+
+    Rows wait per partition; when MAX_BUFFERED rows wait in all, every partition is
+    flushed as a row group, so memory stays flat whatever the number of partitions.
+    At most MAX_OPEN files are open; a partition reopened later gets a new part file.
+    """
+
+    MAX_BUFFERED = ROW_GROUP
+    MAX_OPEN = 64
+
+    def __init__(self, root: Path, *, by: str, with_messages: bool) -> None:
+        require()
+        self.root = root
+        self.by = by
+        self.with_messages = with_messages
+        self._open: dict[str, ParquetFile] = {}
+        self._parts: dict[str, int] = {}
+        self._waiting: dict[str, list[dict[str, Any]]] = {}
+        self._buffered = 0
+        self.counts: dict[str, int] = {}
+
+    def key(self, ticket: dict[str, Any]) -> str:
+        if self.by == "status":
+            value = ticket.get("status") or "unknown"
+        else:
+            value = (ticket.get("created_at") or "unknown")[:10]
+        return f"{self.by}={value}"
+
+    def add(self, tickets: list[dict[str, Any]]) -> None:
+        for t in tickets:
+            key = self.key(t)
+            self._waiting.setdefault(key, []).append(t)
+            self.counts[key] = self.counts.get(key, 0) + 1
+        self._buffered += len(tickets)
+        if self._buffered >= self.MAX_BUFFERED:
+            self.flush()
+
+    def flush(self) -> None:
+        for key, tickets in self._waiting.items():
+            if not tickets:
+                continue
+            writer = self._open.get(key)
+            if writer is None:
+                if len(self._open) >= self.MAX_OPEN:
+                    oldest = next(iter(self._open))
+                    self._open.pop(oldest).close()
+                number = self._parts.get(key, 0)
+                self._parts[key] = number + 1
+                folder = self.root / key
+                folder.mkdir(parents=True, exist_ok=True)
+                # Hive convention: the partition column lives in the folder name, not in the file
+                drop = frozenset({"status"}) if self.by == "status" else frozenset()
+                writer = self._open[key] = ParquetFile(folder / f"part-{number:04d}.parquet",
+                                                       with_messages=self.with_messages, drop=drop)
+            writer.add(tickets)
+            writer.flush()
+        self._waiting = {}
+        self._buffered = 0
+
+    def close(self) -> None:
+        self.flush()
+        for writer in self._open.values():
+            writer.close()
+        self._open = {}
+
+
+class ParquetOutput:
+    """A Parquet export that appears at PATH only when complete (file or partition folder)."""
+
+    def __init__(self, path: Path, *, partition_by: str | None, with_messages: bool) -> None:
+        require()
+        self.path = path
+        self.part = path.with_name(path.name + ".part")
+        self._remove(self.part)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if partition_by:
+            self.part.mkdir()
+            self._sink: ParquetFile | PartitionedParquet = PartitionedParquet(self.part, by=partition_by, with_messages=with_messages)
+        else:
+            self._sink = ParquetFile(self.part, with_messages=with_messages)
+        self.closed = False
+
+    @property
+    def partitions(self) -> dict[str, int]:
+        return dict(self._sink.counts) if isinstance(self._sink, PartitionedParquet) else {}
+
+    def add(self, tickets: list[dict[str, Any]]) -> None:
+        self._sink.add(tickets)
+
+    def finish(self) -> str:
+        """Close and move into place; the sha256 of a single file ("" for a folder)."""
+        from ..output import sha256_of
+
+        self._sink.close()
+        self.closed = True
+        digest = sha256_of(self.part) if self.part.is_file() else ""
+        if self.path.is_dir():
+            old = self.path.with_name(f"{self.path.name}.old-{int(time.time())}")
+            os.replace(self.path, old)
+            os.replace(self.part, self.path)
+            shutil.rmtree(old)
+        else:
+            os.replace(self.part, self.path)
+        return digest
+
+    def close(self) -> None:
+        """Interrupted: Parquet can't be appended to later, so the partial output goes."""
+        self.abandon()
+
+    def abandon(self) -> None:
+        if not self.closed:
+            try:
+                self._sink.close()
+            except Exception:  # noqa: BLE001 - the partial file is deleted anyway
+                pass
+            self.closed = True
+        self._remove(self.part)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
