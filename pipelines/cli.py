@@ -107,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--limit", type=int, help="import at most N records")
     it.add_argument("--notify", action="store_true", help="let HelpSpace run rules, autoreplies and notifications")
     it.add_argument("--no-create-tags", action="store_true", help="don't create missing tags (they will be dropped)")
+    src = it.add_argument_group("migrating from another helpdesk")
+    src.add_argument("--from", dest="source", choices=["zendesk", "freshdesk", "helpscout", "helpspace", "generic"],
+                     help="what made INPUT (default: detected from its first record, and said)")
+    src.add_argument("--source-tz", default="UTC", help="time zone of dates without an offset (Zendesk CSV), e.g. Europe/Berlin")
+    src.add_argument("--map", dest="map_path", metavar="MAPPING", help="--from generic: JSON/TOML file, target field <- source path")
+    src.add_argument("--status-map", metavar="FILE", help='JSON {"source status": "HelpSpace status"} overriding the built-in table')
+    src.add_argument("--include-notes", action="store_true", help="import private notes as internal messages (unverified API support)")
+    links = src.add_mutually_exclusive_group()
+    links.add_argument("--download-attachments", dest="keep_links", action="store_false", default=False,
+                       help="download attachments and inline images from the source now (default: its links expire)")
+    links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
+    src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]")
     _connection_args(it)
 
     demo = sub.add_parser("demo", help="a round trip on the embedded server: export, import into an empty one, compare")

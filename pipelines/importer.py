@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,7 +44,11 @@ from .formats import csv_format, detect_format, jsonl
 from .journal import Journal
 from .progress import Progress
 from .records import Attachment, Message, Plan, Rejected, from_csv_row, plan
+from .sources import converter, detect
+from .sources.common import SourceContext
+from .sources.generic import load_mapping
 
+REMOTE_IMG = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 INLINE_IMG = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(?!data:|https?:|cid:|//)([^"']+)\2""", re.IGNORECASE)
 LOOKUP_ATTEMPTS = 3
 OFF_LOOP_BYTES = 256 * 1024  # encode bigger files in a thread so the loop keeps serving
@@ -61,6 +67,13 @@ class ImportOptions:
     notify: bool = False
     create_tags: bool = True
     progress: bool = True
+    source: str | None = None  # zendesk, freshdesk, helpscout, helpspace, generic; None: detect
+    source_tz: str = "UTC"
+    map_path: str | None = None
+    status_map: dict[str, str] = field(default_factory=dict)
+    include_notes: bool = False
+    keep_links: bool = False
+    source_token: str | None = None  # for attachment URLs on the old helpdesk; never logged
 
 
 @dataclass
@@ -76,6 +89,30 @@ class ImportSummary:
     tags_dropped: list[str] = field(default_factory=list)
     would_send: int = 0  # dry run
     elapsed: float = 0.0
+    source: str = "helpspace"
+    source_detected: bool = False
+    unmatched_assignees: set[str] = field(default_factory=set)
+    flags: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_tag: Counter[str] = field(default_factory=Counter)
+    by_assignee: Counter[str] = field(default_factory=Counter)
+    downloaded: int = 0
+
+    def report(self) -> str:
+        """The dry-run report: what would be created, and what has no target."""
+        def top(counter: Counter[str]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in counter.most_common(12)) or "none"
+
+        lines = [f"source: {self.source}" + (" (detected; --from to choose)" if self.source_detected else ""),
+                 f"by status: {top(self.by_status)}", f"by tag: {top(self.by_tag)}",
+                 f"by assignee: {top(self.by_assignee)}"]
+        if self.flags:
+            lines.append("flagged: " + top(self.flags))
+        if self.notes_skipped:
+            lines.append(f"internal notes skipped: {self.notes_skipped} (--include-notes to import them)")
+        if self.unmatched_assignees:
+            lines.append("no matching agent (left unassigned): " + ", ".join(sorted(self.unmatched_assignees)))
+        return "\n".join(lines)
 
     def line(self) -> str:
         parts = [f"created {self.created:,}", f"already done {self.already_done:,}", f"rejected {self.rejected:,}",
@@ -88,6 +125,12 @@ class ImportSummary:
             parts.append(f"tags created: {', '.join(self.tags_created)}")
         if self.tags_dropped:
             parts.append(f"tags that HelpSpace will drop (missing, --no-create-tags): {', '.join(self.tags_dropped)}")
+        if self.downloaded:
+            parts.append(f"attachments downloaded from the source {self.downloaded:,}")
+        if self.unmatched_assignees:
+            parts.append(f"no agent for {', '.join(sorted(self.unmatched_assignees))} (left unassigned)")
+        for flag, count in self.flags.most_common():
+            parts.append(f"{flag}: {count}")
         return " · ".join(parts)
 
 
@@ -116,6 +159,35 @@ class Importer:
         self.journal: Journal | None = None
         self._rejects_fh: Any = None
         self._lookup_lock = asyncio.Lock()
+        self._agents: dict[str, int] | None = None
+        self._agents_lock = asyncio.Lock()
+        self._source_session: Any = None
+        self.source = options.source or self._detect()
+        self.summary.source, self.summary.source_detected = self.source, options.source is None
+        mapping = None
+        if self.source == "generic":
+            if not options.map_path:
+                raise ImportAborted("--from generic needs --map MAPPING (see samples/sources/generic-mapping.json)")
+            try:
+                mapping = load_mapping(options.map_path)
+            except (OSError, ValueError, Rejected) as exc:
+                raise ImportAborted(f"mapping {options.map_path}: {exc}") from None
+        self.context = SourceContext(source_tz=options.source_tz, status_map=options.status_map,
+                                     include_notes=options.include_notes, mapping=mapping)
+        self._convert = converter(self.source, self.format)
+
+    def _detect(self) -> str:
+        """The source, from the first record that parses."""
+        if self.format == "csv":
+            for _, row in csv_format.read_rows(self.input):
+                return detect(row, "csv")
+            return "helpspace"
+        for _, raw in jsonl.read_lines(self.input):
+            try:
+                return detect(orjson.loads(raw), "jsonl")
+            except orjson.JSONDecodeError:
+                continue
+        return "helpspace"
 
     # --- reading ------------------------------------------------------------------------
 
@@ -141,7 +213,7 @@ class Importer:
                     yield line, None, ("this row has more cells than the header has columns", {**row, "(surplus cells)": surplus})
                     continue
                 try:
-                    yield line, from_csv_row(row), row
+                    yield line, self._converted(row) if self._convert else from_csv_row(row), row
                 except Rejected as exc:
                     yield line, None, (exc.reason, row)
         else:
@@ -154,7 +226,22 @@ class Importer:
                 except orjson.JSONDecodeError as exc:
                     yield line, None, (f"not valid JSON ({exc})", raw.decode("utf-8", "replace")[:10_000])
                     continue
-                yield line, record, record
+                try:
+                    yield line, self._converted(record) if self._convert else record, record
+                except Rejected as exc:
+                    yield line, None, (exc.reason, record)
+
+    def _converted(self, raw: Any) -> dict[str, Any]:
+        """One source record mapped by the adapter; any failure is this record's rejection."""
+        assert self._convert is not None
+        if not isinstance(raw, dict):
+            raise Rejected("a record must be a JSON object")
+        try:
+            return self._convert(raw, self.context)
+        except Rejected:
+            raise
+        except Exception as exc:  # a shape the adapter did not expect
+            raise Rejected(f"not a {self.source} record this importer understands: {type(exc).__name__}: {exc}") from None
 
     # --- the run ------------------------------------------------------------------------
 
@@ -179,6 +266,8 @@ class Importer:
                 self.rejects_path.unlink(missing_ok=True)
             if self.journal:
                 self.journal.close()
+            if self._source_session is not None:
+                await self._source_session.close()
             self.summary.elapsed = time.monotonic() - started
         return self.summary
 
@@ -245,6 +334,11 @@ class Importer:
             if self.journal and self._all_done(the_plan):
                 self.summary.already_done += 1
                 return
+            self._count(the_plan)
+            if the_plan.assignee_email and self.client is not None and not self.options.dry_run:
+                agent = await self._agent_id(the_plan.assignee_email)
+                if agent is not None:
+                    the_plan.ticket["assignee"] = {"id": agent}
             body = await self._encode(the_plan.ticket, the_plan.message)
             follow_bodies = [await self._encode_message(m) for m in the_plan.follow_ups]
             self.summary.notes_skipped += the_plan.skipped_notes
@@ -263,6 +357,26 @@ class Importer:
             self._reject(line, record, f"could not process this record: {type(exc).__name__}: {exc}", {}, record)
         finally:
             self.progress.advance()
+
+    def _count(self, the_plan: Plan) -> None:
+        s = self.summary
+        s.by_status[the_plan.ticket.get("status", "open")] += 1
+        s.by_tag.update(the_plan.ticket.get("tags") or [])
+        if the_plan.assignee_email:
+            s.by_assignee[the_plan.assignee_email] += 1
+        s.flags.update(the_plan.flags)
+
+    async def _agent_id(self, email: str) -> int | None:
+        """The HelpSpace agent with this email (agents are read once); None leaves it unassigned."""
+        assert self.client is not None
+        async with self._agents_lock:
+            if self._agents is None:
+                body = await self.client.request("GET", "/api/v1/agents")
+                self._agents = {str(a.get("email", "")).lower(): a["id"] for a in (body or {}).get("data", [])}
+        found = self._agents.get(email.lower())
+        if found is None:
+            self.summary.unmatched_assignees.add(email)
+        return found
 
     def _all_done(self, the_plan: Plan) -> bool:
         assert self.journal is not None
@@ -288,9 +402,13 @@ class Importer:
 
     async def _encode_message(self, message: Message, where: str = "message") -> dict[str, Any]:
         body = await self._inline_images(message.body, where)
+        keep = [a for a in message.attachments if a.url and self.options.keep_links]
+        if keep:  # --keep-links: the files stay on the old helpdesk, linked from the message
+            body += "".join(f'<p>Attachment: <a href="{html.escape(a.url or "")}">{html.escape(a.name)}</a></p>' for a in keep)
         if len(body.encode("utf-8")) > MAX_BODY_BYTES:
             raise Rejected(f"{where}.body is over 5 MB (with inline images)", {f"{where}.body": ["over 5 MB"]})
-        attachments = [await self._encode_attachment(a, f"{where}.attachments.{i}") for i, a in enumerate(message.attachments)]
+        sending = [a for a in message.attachments if a not in keep]
+        attachments = [await self._encode_attachment(a, f"{where}.attachments.{i}") for i, a in enumerate(sending)]
         if sum(decoded_size(a["data"]) for a in attachments) > MAX_ATTACHMENTS_BYTES:
             raise Rejected(f"{where}.attachments are over 5 MB together", {f"{where}.attachments": ["over 5 MB in total"]})
         encoded: dict[str, Any] = {"body": body}
@@ -305,6 +423,9 @@ class Importer:
     async def _encode_attachment(self, att: Attachment, where: str) -> dict[str, Any]:
         if att.data:
             return {"name": att.name, "mime_type": att.mime_type or "application/octet-stream", "data": att.data}
+        if att.url:
+            data, mime = await self._download(att.url, att.name, where)
+            return {"name": att.name, "mime_type": att.mime_type or mime, "data": await self._b64(data)}
         data, mime = await self._read_file(att.path or "", where)
         return {"name": att.name, "mime_type": att.mime_type or mime, "data": await self._b64(data)}
 
@@ -320,14 +441,52 @@ class Importer:
     async def _b64(data: bytes) -> str:
         return await asyncio.to_thread(b64, data) if len(data) > OFF_LOOP_BYTES else b64(data)
 
+    async def _download(self, url: str, name: str, where: str) -> tuple[bytes, str]:
+        """A file from the old helpdesk, fetched now (its links expire); failure rejects the record."""
+        import aiohttp
+
+        if self._source_session is None:
+            headers = {"Authorization": f"Bearer {self.options.source_token}"} if self.options.source_token else {}
+            self._source_session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=120))
+        last_error = ""
+        for attempt in range(3):
+            try:
+                async with self._source_session.get(url) as resp:
+                    if resp.status == 200:
+                        data = await resp.read()
+                        self.summary.downloaded += 1
+                        mime = resp.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+                        return data, mime
+                    last_error = f"HTTP {resp.status}"
+                    if resp.status < 500 and resp.status != 429:
+                        break
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                last_error = type(exc).__name__
+            await asyncio.sleep(0.2 * (attempt + 1))
+        raise Rejected(f"{name!r} could not be downloaded from the source ({last_error}); its link may have expired: "
+                       "export again from the source (or pass --source-token) and rerun", {where: [last_error]})
+
     async def _inline_images(self, body: str, where: str) -> str:
-        """`<img src="relative/file.png">` -> a base64 data URL, read from the attachments folder."""
+        """`<img src=...>` -> a base64 data URL: relative files from the attachments folder, and
+        (for other helpdesks' exports) images still hosted on the old helpdesk."""
+        if self.source != "helpspace" and not self.options.keep_links:
+            body = await self._inline_remote(body, where)
         matches = list(INLINE_IMG.finditer(body))
         if not matches:
             return body
         out, last = [], 0
         for m in matches:
             data, mime = await self._read_file(m.group(3), f"{where}.body")
+            out += [body[last:m.start()], f"{m.group(1)}{m.group(2)}data:{mime};base64,{await self._b64(data)}{m.group(2)}"]
+            last = m.end()
+        out.append(body[last:])
+        return "".join(out)
+
+    async def _inline_remote(self, body: str, where: str) -> str:
+        matches = list(REMOTE_IMG.finditer(body))
+        out, last = [], 0
+        for m in matches:
+            data, mime = await self._download(html.unescape(m.group(3)), "inline image", f"{where}.body")
             out += [body[last:m.start()], f"{m.group(1)}{m.group(2)}data:{mime};base64,{await self._b64(data)}{m.group(2)}"]
             last = m.end()
         out.append(body[last:])

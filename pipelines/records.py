@@ -19,6 +19,9 @@ from helpspace_async.protocol import TICKET_STATUSES
 
 PUBLIC_TYPES = {"external", "widget", "forward"}
 TEAM_NAME_MAX = 14
+# Assumed, unverified against the real API (see README): a follow-up message may carry
+# `type: "internal"` for a private note, and `created_at`. Kept here, in one place.
+NOTE_TYPE = "internal"
 
 
 class Rejected(ValueError):
@@ -38,6 +41,7 @@ class Attachment:
     mime_type: str | None = None
     data: str | None = None
     path: str | None = None
+    url: str | None = None  # on the old helpdesk: downloaded at import time
 
 
 @dataclass
@@ -57,6 +61,8 @@ class Plan:
     message: Message
     follow_ups: list[Message] = field(default_factory=list)
     skipped_notes: int = 0
+    assignee_email: str | None = None  # matched to an agent id by the importer
+    flags: list[str] = field(default_factory=list)  # e.g. "placeholder body"
 
     @property
     def subject(self) -> str:
@@ -95,10 +101,12 @@ def _attachments(raw: Any, where: str) -> list[Attachment]:
         raise Rejected(f"{where} must be a list", {where: ["must be a list"]})
     out = []
     for i, a in enumerate(raw):
-        if not isinstance(a, dict) or not (a.get("data") or a.get("path")):
-            raise Rejected(f"{where}.{i} needs data (base64) or path", {f"{where}.{i}": ["needs data or path"]})
-        name = a.get("name") or str(a.get("path", "")).replace("\\", "/").split("/")[-1] or "attachment"
-        out.append(Attachment(name=str(name), mime_type=a.get("mime_type"), data=a.get("data"), path=a.get("path")))
+        if not isinstance(a, dict) or not (a.get("data") or a.get("path") or a.get("url")):
+            raise Rejected(f"{where}.{i} needs data (base64), path or url", {f"{where}.{i}": ["needs data, path or url"]})
+        source = str(a.get("path") or a.get("url") or "").split("?")[0]
+        name = a.get("name") or source.replace("\\", "/").rstrip("/").split("/")[-1] or "attachment"
+        out.append(Attachment(name=str(name), mime_type=a.get("mime_type"), data=a.get("data"), path=a.get("path"),
+                              url=None if a.get("data") or a.get("path") else a.get("url")))
     return out
 
 
@@ -193,7 +201,12 @@ def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
         raw_message = record.get("message")
         if not isinstance(raw_message, dict):
             raise Rejected("message.body is missing", {"message.body": ["required"]})
-        message, follow_ups, skipped = _message(raw_message, "message"), [], 0
+        message = _message(raw_message, "message")
+        raw_follow = record.get("follow_ups") or []
+        if not isinstance(raw_follow, list):
+            raise Rejected("follow_ups must be a list of messages", {"follow_ups": ["must be a list"]})
+        follow_ups = [_message(m, f"follow_ups.{i}") for i, m in enumerate(raw_follow)]
+        skipped = int(record.get("_skipped_notes") or 0)
 
     channel = _int_id(record.get("channel"), "channel")
     if channel is None:
@@ -209,7 +222,9 @@ def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
     }
     if status:
         ticket["status"] = status
-    assignee = _int_id(record.get("assignee"), "assignee")
+    raw_assignee = record.get("assignee")
+    assignee_email = raw_assignee.get("email") if isinstance(raw_assignee, dict) and "id" not in raw_assignee else None
+    assignee = None if assignee_email else _int_id(raw_assignee, "assignee")
     if assignee:
         ticket["assignee"] = assignee
     if team_name:
@@ -218,4 +233,6 @@ def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
         ticket["tags"] = tags
     if created:
         ticket["created_at"] = iso_datetime(created, "created_at")
-    return Plan(key=key, ticket=ticket, message=message, follow_ups=follow_ups, skipped_notes=skipped)
+    flags = [str(f) for f in record.get("_flags") or []]
+    return Plan(key=key, ticket=ticket, message=message, follow_ups=follow_ups, skipped_notes=skipped,
+                assignee_email=assignee_email, flags=flags)

@@ -1,0 +1,91 @@
+"""What every source adapter shares: context, dates, footers, bodies."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..records import Rejected
+
+PLACEHOLDER = "<p><em>(The source export carried no message text for this ticket.)</em></p>"
+
+
+@dataclass
+class SourceContext:
+    """Options that shape how a source's records are mapped."""
+
+    source_tz: str = "UTC"
+    status_map: dict[str, str] = field(default_factory=dict)  # overrides, source value -> HelpSpace status
+    include_notes: bool = False
+    channel_id: int = 1
+    mapping: dict[str, Any] | None = None  # generic adapter only
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.source_tz)
+
+
+def to_iso(value: Any, ctx: SourceContext, where: str) -> str | None:
+    """ISO 8601 with an offset: epoch seconds, ISO with Z/offset, or a local time in --source-tz."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+    text = str(value).strip().replace("Z", "+00:00")
+    for candidate in (text, text.replace(" ", "T", 1)):
+        try:
+            parsed = datetime.fromisoformat(candidate)
+            break
+        except ValueError:
+            continue
+    else:
+        for fmt in ("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"):
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise Rejected(f"{where} is not a date: {value!r}", {where: ["unreadable date"]})
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ctx.tz)
+    return parsed.astimezone(timezone.utc).isoformat()
+
+
+def footer(body: str, source: str, source_id: Any) -> str:
+    """Every imported ticket says where it came from, so it can be traced back."""
+    return f"{body}\n<p><small>Imported from {source} #{html.escape(str(source_id))}</small></p>"
+
+
+def text_to_html(text: str) -> str:
+    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+
+
+def status(value: Any, table: dict[str, str], ctx: SourceContext, source: str) -> tuple[str, list[str]]:
+    """(HelpSpace status, extra tags) from a source status; unknown ones stay open and are tagged."""
+    key = str(value).lower() if value is not None else ""
+    if key in ctx.status_map:
+        return ctx.status_map[key], []
+    if key in table:
+        mapped = table[key]
+        return (mapped.split("+")[0], [mapped.split("+")[1]] if "+" in mapped else [])
+    return "open", [f"{source}-status-{key or 'none'}"]
+
+
+def tag_safe(value: Any) -> str:
+    return str(value).strip().lower().replace(" ", "-")
+
+
+def dig(obj: Any, path: str) -> Any:
+    """`dig(x, "a.b.0.c")`: a dotted path through dicts and lists; None when absent."""
+    for part in path.split("."):
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj

@@ -1,0 +1,93 @@
+"""Zendesk: the full JSON export (NDJSON, comments inline) and the CSV export (no bodies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..records import NOTE_TYPE, Rejected
+from .common import PLACEHOLDER, SourceContext, footer, status, tag_safe, text_to_html, to_iso
+
+NAME = "Zendesk"
+STATUSES = {"new": "open", "open": "open", "pending": "waiting", "hold": "waiting+zendesk-hold",
+            "solved": "closed", "closed": "closed"}
+
+
+def _attachments(comment: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": a.get("file_name") or "attachment", "mime_type": a.get("content_type"),
+             "url": a.get("content_url") or a.get("mapped_content_url")}
+            for a in comment.get("attachments") or [] if not a.get("inline")]
+
+
+def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
+    """A JSON-export line (bare ticket or {"ticket": ...}) -> an import record."""
+    t = raw["ticket"] if set(raw) == {"ticket"} else raw
+    if t.get("status") == "deleted":
+        raise Rejected("deleted in Zendesk: skipped")
+    requester = t.get("requester") if isinstance(t.get("requester"), dict) else {}
+    source_from = ((t.get("via") or {}).get("source") or {}).get("from") or {}
+    email = requester.get("email") or source_from.get("address")
+    comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
+    public = [c for c in comments if c.get("public", True)]
+    flags: list[str] = []
+    if public:
+        first = public[0]
+        body, attachments = first.get("html_body") or text_to_html(first.get("body") or ""), _attachments(first)
+    elif t.get("description"):  # a ticket over 1 MB comes without comments
+        body, attachments = text_to_html(t["description"]), []
+        flags.append("no comments in the export (description used)")
+    else:
+        body, attachments = PLACEHOLDER, []
+        flags.append("placeholder body")
+    follow_ups, notes = [], 0
+    for c in comments:
+        if public and c is public[0]:
+            continue
+        is_note = not c.get("public", True)
+        if is_note and not ctx.include_notes:
+            notes += 1
+            continue
+        follow_ups.append({"body": c.get("html_body") or text_to_html(c.get("body") or ""),
+                           "created_at": to_iso(c.get("created_at"), ctx, "comments.created_at"),
+                           "type": NOTE_TYPE if is_note else "external", "attachments": _attachments(c)})
+    mapped, extra_tags = status(t.get("status"), STATUSES, ctx, "zendesk")
+    tags = list(t.get("tags") or []) + extra_tags
+    tags += [f"priority-{tag_safe(t['priority'])}"] if t.get("priority") else []
+    tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
+    group = t.get("group") if isinstance(t.get("group"), dict) else {}
+    assignee = t.get("assignee") if isinstance(t.get("assignee"), dict) else {}
+    return {
+        "external_id": f"zendesk:{t.get('id')}",
+        "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",
+        "channel": {"id": ctx.channel_id},
+        "from_contact": {"email": email, "name": requester.get("name") or source_from.get("name")},
+        "status": mapped,
+        "tags": tags,
+        "team": {"name": group["name"][:14]} if group.get("name") else None,
+        "assignee": {"email": assignee["email"]} if assignee.get("email") else None,
+        "created_at": to_iso(t.get("created_at"), ctx, "created_at"),
+        "message": {"body": footer(body, NAME, t.get("id")), "attachments": attachments},
+        "follow_ups": follow_ups,
+        "_skipped_notes": notes,
+        "_flags": flags,
+    }
+
+
+def convert_csv(row: dict[str, str], ctx: SourceContext) -> dict[str, Any]:
+    """A row of Zendesk's CSV export: no comments and no bodies, dates in the account's time zone."""
+    r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+    mapped, extra_tags = status(r.get("status"), STATUSES, ctx, "zendesk")
+    tags = [x for x in r.get("tags", "").split() if x] + extra_tags
+    tags += [f"priority-{tag_safe(r['priority'])}"] if r.get("priority") else []
+    tags += [f"type-{tag_safe(r['ticket type'])}"] if r.get("ticket type") else []
+    return {
+        "external_id": f"zendesk:{r.get('id')}",
+        "subject": r.get("subject") or f"Zendesk #{r.get('id')}",
+        "channel": {"id": ctx.channel_id},
+        "from_contact": {"email": r.get("requester email"), "name": r.get("requester") or None},
+        "status": mapped,
+        "tags": tags,
+        "team": {"name": r["group"][:14]} if r.get("group") else None,
+        "created_at": to_iso(r.get("created at"), ctx, "Created at"),
+        "message": {"body": footer(PLACEHOLDER, NAME, r.get("id"))},
+        "_flags": ["placeholder body (Zendesk CSV has no comments)"],
+    }
