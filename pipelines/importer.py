@@ -340,7 +340,11 @@ class Importer:
                 if agent is not None:
                     the_plan.ticket["assignee"] = {"id": agent}
             body = await self._encode(the_plan.ticket, the_plan.message)
-            follow_bodies = [await self._encode_message(m) for m in the_plan.follow_ups]
+            body["message"], overflow = self.split_attachments(body["message"])
+            follow_bodies = list(overflow)
+            for m in the_plan.follow_ups:
+                first, more = self.split_attachments(await self._encode_message(m))
+                follow_bodies += [first, *more]
             self.summary.notes_skipped += the_plan.skipped_notes
             if self.options.dry_run:
                 self.summary.would_send += 1 + len(follow_bodies)
@@ -380,7 +384,8 @@ class Importer:
 
     def _all_done(self, the_plan: Plan) -> bool:
         assert self.journal is not None
-        keys = [the_plan.key] + [f"{the_plan.key}#m{i}" for i in range(1, len(the_plan.follow_ups) + 1)]
+        parts = self.journal.parts.get(the_plan.key, len(the_plan.follow_ups))
+        keys = [the_plan.key] + [f"{the_plan.key}#m{i}" for i in range(1, parts + 1)]
         return all(k in self.journal.done for k in keys)
 
     def _reject(self, line: int, record: Any, reason: str, field_errors: dict[str, list[str]], original: Any) -> None:
@@ -400,6 +405,26 @@ class Importer:
     async def _encode(self, ticket: dict[str, Any], message: Message) -> dict[str, Any]:
         return {**ticket, "message": await self._encode_message(message, "message")}
 
+    @staticmethod
+    def split_attachments(message: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Keep what fits in 5 MB on the message; the rest follows in messages of its own."""
+        groups: list[list[dict[str, Any]]] = [[]]
+        size = 0
+        for att in message.get("attachments") or []:
+            n = decoded_size(att["data"])
+            if groups[-1] and size + n > MAX_ATTACHMENTS_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append(att)
+            size += n
+        if len(groups) == 1:
+            return message, []
+        first = {**message, "attachments": groups[0]}
+        rest = [{"body": f"<p>(attachments continued, {i + 2} of {len(groups)})</p>", "attachments": g,
+                 **({"created_at": message["created_at"]} if message.get("created_at") else {})}
+                for i, g in enumerate(groups[1:])]
+        return first, rest
+
     async def _encode_message(self, message: Message, where: str = "message") -> dict[str, Any]:
         body = await self._inline_images(message.body, where)
         keep = [a for a in message.attachments if a.url and self.options.keep_links]
@@ -409,8 +434,10 @@ class Importer:
             raise Rejected(f"{where}.body is over 5 MB (with inline images)", {f"{where}.body": ["over 5 MB"]})
         sending = [a for a in message.attachments if a not in keep]
         attachments = [await self._encode_attachment(a, f"{where}.attachments.{i}") for i, a in enumerate(sending)]
-        if sum(decoded_size(a["data"]) for a in attachments) > MAX_ATTACHMENTS_BYTES:
-            raise Rejected(f"{where}.attachments are over 5 MB together", {f"{where}.attachments": ["over 5 MB in total"]})
+        for i, a in enumerate(attachments):
+            if decoded_size(a["data"]) > MAX_ATTACHMENTS_BYTES:
+                raise Rejected(f"{a['name']!r} alone is over HelpSpace's 5 MB per message; it can't be imported",
+                               {f"{where}.attachments.{i}": ["over 5 MB"]})
         encoded: dict[str, Any] = {"body": body}
         if attachments:
             encoded["attachments"] = attachments
@@ -505,7 +532,7 @@ class Importer:
                     self.summary.ambiguous_resolved += 1
             if ticket_id is None:
                 ticket_id = await self._create_ticket(the_plan, body)
-            await self.journal.created(key, ticket_id)
+            await self.journal.created(key, ticket_id, parts=len(follow_bodies))
         else:
             self.summary.already_done += 1
         for index, message in enumerate(follow_bodies, start=1):

@@ -25,6 +25,7 @@ class Journal:
         self.path = path
         self.done: dict[str, int] = {}
         self.intents: dict[str, float] = {}
+        self.parts: dict[str, int] = {}  # follow-up messages a ticket was given (after any split)
         if path.exists():
             self._replay()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +43,8 @@ class Journal:
                 if "id" in entry:
                     self.done[entry["key"]] = entry["id"]
                     self.intents.pop(entry["key"], None)
+                    if "parts" in entry:
+                        self.parts[entry["key"]] = entry["parts"]
                 elif "intent" in entry and entry["key"] not in self.done:
                     self.intents[entry["key"]] = entry["intent"]
 
@@ -55,10 +58,13 @@ class Journal:
         self.intents[key] = now
         await self._append({"key": key, "intent": now})
 
-    async def created(self, key: str, ticket_id: int) -> None:
+    async def created(self, key: str, ticket_id: int, *, parts: int | None = None) -> None:
         self.done[key] = ticket_id
         self.intents.pop(key, None)
-        self._fh.write(orjson.dumps({"key": key, "id": ticket_id}) + b"\n")
+        entry = {"key": key, "id": ticket_id, **({"parts": parts} if parts is not None else {})}
+        if parts is not None:
+            self.parts[key] = parts
+        self._fh.write(orjson.dumps(entry) + b"\n")
         self._fh.flush()
         self._written += 1
 

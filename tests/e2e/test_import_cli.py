@@ -180,3 +180,20 @@ def test_round_trip_through_the_demo_command(tmp_path):
 def test_missing_input_is_a_usage_error(tmp_path):
     with ServerThread() as server:
         assert run(["import", "tickets", str(tmp_path / "nope.jsonl")], server).returncode == 2
+
+
+def test_attachments_over_5_mb_together_are_split_across_follow_ups(tmp_path):
+    three_mb = base64.b64encode(b"a" * (3 * 1024 * 1024)).decode()
+    other = base64.b64encode(b"b" * (3 * 1024 * 1024)).decode()
+    src = write_jsonl(tmp_path / "split.jsonl", [record(1, message={"body": "<p>two big files</p>", "attachments": [
+        {"name": "a.bin", "data": three_mb}, {"name": "b.bin", "data": other}]})])
+    with ServerThread() as server:
+        done = run(["import", "tickets", str(src)], server)
+        assert done.returncode == 0, done.stderr.decode()
+        (ticket_id,) = server.store.live
+        first, second = server.store.messages_of(ticket_id)
+        assert [a["name"] for a in first["attachments"]] == ["a.bin"] and [a["name"] for a in second["attachments"]] == ["b.bin"]
+        assert "attachments continued, 2 of 2" in second["body"]
+        assert server.store.attachment(second["attachments"][0]["id"])[2] == b"b" * (3 * 1024 * 1024)
+        again = run(["import", "tickets", str(src)], server)
+        assert b"already done 1" in again.stderr and len(server.store.messages_of(ticket_id)) == 2
