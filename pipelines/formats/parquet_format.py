@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is missing
     pa = pq = None
 
 ROW_GROUP = 20_000
+MAX_PENDING = 2  # row groups waiting for the writer thread: memory stays bounded
 TIMESTAMPS = ("last_contact", "created_at", "updated_at", "deleted_at")
 MISSING = "Parquet needs pyarrow: pip install 'helpspace-async[parquet]'"
 
@@ -58,51 +58,78 @@ def arrow_schema(with_messages: bool = False) -> Any:
 KNOWN = {"id", "subject", "status", "channel", "from_contact", "assignee", "team", "creator", "tags", *TIMESTAMPS}
 
 
-def _stamp(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+def as_json_line(ticket: dict[str, Any], with_messages: bool) -> bytes:
+    """One ticket as a JSON line that Arrow's JSON reader can read into `arrow_schema`.
 
-
-def to_row(ticket: dict[str, Any], with_messages: bool) -> dict[str, Any]:
-    """A ticket as a row of `arrow_schema`."""
-    row = {k: ticket.get(k) for k in ("id", "subject", "status", "channel", "from_contact", "assignee", "team", "tags")}
+    Most tickets go as they are; `creator`, fields the schema doesn't name, and
+    `messages` become JSON strings first (their columns hold JSON text).
+    """
+    known = KNOWN | ({"messages"} if with_messages else set())
+    if ticket.get("creator") is None and ticket.keys() <= known and not with_messages:
+        return orjson.dumps(ticket) + b"\n"
+    row = {k: v for k, v in ticket.items() if k in KNOWN}
     creator = ticket.get("creator")
     row["creator"] = orjson.dumps(creator).decode() if creator is not None else None
-    for name in TIMESTAMPS:
-        row[name] = _stamp(ticket.get(name))
-    known = KNOWN | ({"messages"} if with_messages else set())
-    extra = None if ticket.keys() <= known else {k: v for k, v in ticket.items() if k not in known}
+    extra = {k: v for k, v in ticket.items() if k not in known}
     row["extra"] = orjson.dumps(extra).decode() if extra else None
     if with_messages:
         row["messages"] = orjson.dumps(ticket.get("messages") or []).decode()
-    return row
+    return orjson.dumps(row) + b"\n"
 
 
 class ParquetFile:
-    """Rows buffered into row groups and written to `path` (the caller renames it into place)."""
+    """Tickets gathered into row groups and written to `path` (the caller renames it into place).
+
+    The event loop only serialises rows (as cheap as JSONL); Arrow's C++ JSON reader
+    parses each row group into the explicit schema (ISO timestamps included), and
+    encoding, zstd and I/O follow, all on a writer thread that doesn't hold the GIL.
+    """
 
     def __init__(self, path: Path, *, with_messages: bool, drop: frozenset[str] = frozenset()) -> None:
         require()
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         self.path = path
         self.with_messages = with_messages
         schema = arrow_schema(with_messages)
         self.schema = pa.schema([f for f in schema if f.name not in drop])
-        self._rows: list[dict[str, Any]] = []
+        self._lines: list[bytes] = []
         self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpspace-parquet")
+        self._pending: list[Future[None]] = []
         self.count = 0
 
     def add(self, tickets: list[dict[str, Any]]) -> None:
-        self._rows.extend(to_row(t, self.with_messages) for t in tickets)
-        if len(self._rows) >= ROW_GROUP:
+        self._lines.extend(as_json_line(t, self.with_messages) for t in tickets)
+        if len(self._lines) >= ROW_GROUP:
             self.flush()
 
     def flush(self) -> None:
-        if self._rows:
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self.count += len(self._rows)
-            self._rows = []
+        if self._lines:
+            block = b"".join(self._lines)
+            self.count += len(self._lines)
+            self._lines = []
+            while len(self._pending) >= MAX_PENDING or (self._pending and self._pending[0].done()):
+                self._pending.pop(0).result()  # backpressure; a write error surfaces here
+            self._pending.append(self._io.submit(self._write, block))
+
+    def _write(self, block: bytes) -> None:
+        import io
+
+        import pyarrow.json as pj
+
+        options = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
+        read = pj.ReadOptions(block_size=len(block) + 1, use_threads=False)  # one thread: this one
+        table = pj.read_json(io.BytesIO(block), parse_options=options, read_options=read)
+        self._writer.write_table(table.select(self.schema.names).cast(self.schema))
+        del table
+        pa.default_memory_pool().release_unused()  # keep RSS flat across row groups
 
     def close(self) -> None:
         self.flush()
+        for job in self._pending:
+            job.result()
+        self._io.shutdown()
         self._writer.close()
 
 

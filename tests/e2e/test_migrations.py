@@ -6,10 +6,8 @@ answers 403 for an expired link); HelpSpace is the embedded server.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import shutil
-import threading
 from pathlib import Path
 
 import orjson
@@ -17,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from helpspace_async.testing import ServerThread
+from helpspace_async.testing.threaded import HandlerThread
 from tests.conftest import SAMPLES
 from tests.e2e.cli import run
 
@@ -27,13 +26,12 @@ def file_bytes(path: str) -> bytes:
     return f"bytes of {path}".encode()
 
 
-class FakeFileHost:
-    """The old helpdesk's file server on 127.0.0.1, in a thread."""
+class FakeFileHost(HandlerThread):
+    """The old helpdesk's file server: wants the token for Zendesk paths, 403 for an expired link."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.requests: list[str] = []
+        super().__init__(self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append(request.path)
@@ -43,25 +41,6 @@ class FakeFileHost:
             return web.Response(status=401, text="auth required")
         mime = "image/png" if request.path.endswith(".png") or "inl" in request.path or "inline" in request.path else "application/octet-stream"
         return web.Response(body=file_bytes(request.path), content_type=mime)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-
-        async def start() -> str:
-            app = web.Application()
-            app.router.add_get("/{tail:.*}", self.handle)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-
-        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 def sample(tmp_path: Path, name: str, host: str | None = None) -> Path:

@@ -1,0 +1,42 @@
+"""Any aiohttp handler on 127.0.0.1 in a daemon thread: stand-ins for other services
+(an old helpdesk's file host, say) in tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class HandlerThread:
+    """`with HandlerThread(handler) as base_url:` serves every GET path with `handler`."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def __enter__(self) -> str:
+        self._thread.start()
+
+        async def start() -> str:
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", self._handler)
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+        return asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
