@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 
 from . import protocol
-from .errors import AmbiguousCreate, APIError, ConfigurationError, RateLimited, TransportError
+from .errors import AmbiguousCreate, APIError, ConfigurationError, TransportError
 from .ratelimit import RateLimiter
 from .retry import ConnectFailed, RetryPolicy
 
@@ -239,4 +239,4 @@ class HelpSpaceClient:
             raise TransportError(f"{method} {path}: {reason}", method=method, path=path) from None
 
 
-__all__ = ["HelpSpaceClient", "ClientStats", "RawResponse", "RateLimited"]
+__all__ = ["HelpSpaceClient", "ClientStats", "RawResponse"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpspace_async.protocol import TICKET_STATUSES
+
 from .formats import csv_format
 
 TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
@@ -17,7 +19,6 @@ NESTED = {
     "assignee": {"id": "integer", "name": "string", "email": "string"},
     "team": {"id": "integer", "name": "string"},
 }
-STATUS = ["open", "escaleted", "waiting", "closed", "spam"]
 
 
 def _nullable(kind: str) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def jsonl_schema(with_messages: bool = False) -> dict[str, Any]:
     props: dict[str, Any] = {
         "id": {"type": "integer"},
         "subject": {"type": "string"},
-        "status": {"type": "string", "enum": STATUS},
+        "status": {"type": "string", "enum": list(TICKET_STATUSES)},
         "creator": {},
         "tags": {"type": "array", "items": {"type": "string"}},
         **{name: TIMESTAMP for name in ("last_contact", "created_at", "updated_at", "deleted_at")},

@@ -11,6 +11,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..protocol import TICKET_STATUSES
+
 AGENTS = [
     {"id": 1, "name": "Ada Agent", "email": "ada@helpdesk.example"},
     {"id": 2, "name": "Bruno Støvring", "email": "bruno@helpdesk.example"},
@@ -22,7 +24,7 @@ CHANNELS = {
     2: {"id": 2, "name": "Widget", "value": "widget", "type": "widget"},
 }
 TAG_NAMES = ["billing", "bug", "vip", "refund", "feature-request", "urgent", "ünïcode"]
-STATUSES = ["open", "escaleted", "waiting", "closed", "spam"]
+STATUSES = list(TICKET_STATUSES)  # the API's own spelling, "escaleted" included
 SUBJECTS = [
     "Can't log in",
     'Invoice #{n} says "paid", but it isn\'t',
