@@ -44,7 +44,7 @@ from .formats import csv_format, detect_format, jsonl
 from .journal import Journal
 from .progress import Progress
 from .records import Attachment, Message, Plan, Rejected, from_csv_row, plan
-from .sources import converter, detect
+from .sources import converter, detect, singer
 from .sources.common import SourceContext
 from .sources.generic import load_mapping
 
@@ -175,6 +175,7 @@ class Importer:
         self.context = SourceContext(source_tz=options.source_tz, status_map=options.status_map,
                                      include_notes=options.include_notes, mapping=mapping)
         self._convert = converter(self.source, self.format)
+        self._singer: singer.SingerIndex | None = None
 
     def _detect(self) -> str:
         """The source, from the first record that parses."""
@@ -182,11 +183,18 @@ class Importer:
             for _, row in csv_format.read_rows(self.input):
                 return detect(row, "csv")
             return "helpspace"
+        first: list[Any] = []
         for _, raw in jsonl.read_lines(self.input):
             try:
-                return detect(orjson.loads(raw), "jsonl")
+                first.append(orjson.loads(raw))
             except orjson.JSONDecodeError:
                 continue
+            if not singer.is_singer(first[0]):
+                return detect(first[0], "jsonl")
+            if len(first) >= 500:
+                break
+        if first and singer.is_singer(first[0]):
+            return singer.detect(first) or "helpspace"
         return "helpspace"
 
     # --- reading ------------------------------------------------------------------------
@@ -220,12 +228,17 @@ class Importer:
             for line, raw in jsonl.read_lines(self.input):
                 if self.options.limit is not None and count >= self.options.limit:
                     return
-                count += 1
                 try:
                     record = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
+                    count += 1
                     yield line, None, (f"not valid JSON ({exc})", raw.decode("utf-8", "replace")[:10_000])
                     continue
+                if self._singer is not None:
+                    record = self._singer.parent(record) if isinstance(record, dict) else record
+                    if record is None:
+                        continue  # schema, state, children and users: joined into their parents
+                count += 1
                 try:
                     yield line, self._converted(record) if self._convert else record, record
                 except Rejected as exc:
@@ -247,6 +260,7 @@ class Importer:
 
     async def run(self) -> ImportSummary:
         started = time.monotonic()
+        await asyncio.to_thread(self._index_streams)
         tags, total = await asyncio.to_thread(self._survey)
         self.progress.start(total, "import" if not self.options.dry_run else "dry run")
         self._rejects_part = self.rejects_path.with_name(self.rejects_path.name + ".part")
@@ -268,8 +282,31 @@ class Importer:
                 self.journal.close()
             if self._source_session is not None:
                 await self._source_session.close()
+            if self._singer is not None:
+                self._singer.close()
             self.summary.elapsed = time.monotonic() - started
         return self.summary
+
+    def _index_streams(self) -> None:
+        """Singer/Airbyte output: index child streams and users so parents can be joined."""
+        if self.format != "jsonl" or self.source not in singer.STREAMS:
+            return
+        index: singer.SingerIndex | None = None
+        for _, raw in jsonl.read_lines(self.input):
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if index is None:
+                if not singer.is_singer(message):
+                    return
+                index = singer.SingerIndex(self.source)
+            if isinstance(message, dict):
+                index.add(message)
+        if index is not None:
+            index.finish_indexing()
+            self._singer = index
+            self.context.lookup_user = index.user
 
     def _survey(self) -> tuple[set[str], int]:
         """First pass: count records and collect the tags they use."""

@@ -22,6 +22,7 @@ class SourceContext:
     include_notes: bool = False
     channel_id: int = 1
     mapping: dict[str, Any] | None = None  # generic adapter only
+    lookup_user: Any = None  # id -> user record (a tap's users stream), when the source gives only ids
 
     @property
     def tz(self) -> ZoneInfo:

@@ -24,6 +24,8 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     if t.get("status") == "deleted":
         raise Rejected("deleted in Zendesk: skipped")
     requester = t.get("requester") if isinstance(t.get("requester"), dict) else {}
+    if not requester and t.get("requester_id") is not None and ctx.lookup_user:
+        requester = ctx.lookup_user(t["requester_id"]) or {}
     source_from = ((t.get("via") or {}).get("source") or {}).get("from") or {}
     email = requester.get("email") or source_from.get("address")
     comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
@@ -55,6 +57,8 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
     group = t.get("group") if isinstance(t.get("group"), dict) else {}
     assignee = t.get("assignee") if isinstance(t.get("assignee"), dict) else {}
+    if not assignee and t.get("assignee_id") is not None and ctx.lookup_user:
+        assignee = ctx.lookup_user(t["assignee_id"]) or {}
     return {
         "external_id": f"zendesk:{t.get('id')}",
         "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",

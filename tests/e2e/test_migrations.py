@@ -181,3 +181,27 @@ def test_dry_run_report(tmp_path):
 def test_bad_source_options_exit_2(tmp_path, args):
     done = run(["import", "tickets", str(sample(tmp_path, "zendesk.csv")), "--dry-run", *args], None, cwd=tmp_path)
     assert done.returncode == 2
+
+
+def test_zendesk_tap_output_with_separate_streams_is_joined(tmp_path):
+    with ServerThread() as server:
+        src = sample(tmp_path, "zendesk-singer.jsonl")
+        done = run(["import", "tickets", str(src)], server)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"detected source: zendesk" in done.stderr and b"created 2" in done.stderr
+        found = tickets(server)
+        one = found["Tap ticket one"]
+        assert one["from_contact"]["value"] == "tap1@customer.example" and one["from_contact"]["name"] == "Tap Customer"
+        assert one["assignee"]["email"] == "bruno@helpdesk.example"  # assignee_id -> users stream -> agent
+        assert [m["body"].split("\n")[0] for m in messages(server, one)] == ["<p>First message of one</p>", "<p>Reply from agent</p>"]
+        assert found["Tap ticket two"]["status"] == "closed"
+        again = run(["import", "tickets", str(src)], server)
+        assert b"created 0" in again.stderr and b"already done 2" in again.stderr
+
+
+def test_singer_streams_tell_the_source():
+    from pipelines.sources import singer
+
+    assert singer.detect([{"type": "RECORD", "stream": "conversations"}, {"type": "RECORD", "stream": "conversation_threads"}]) == "helpscout"
+    assert singer.detect([{"type": "SCHEMA", "stream": "tickets"}, {"type": "SCHEMA", "stream": "conversations"}]) == "freshdesk"
+    assert singer.detect([{"type": "SCHEMA", "stream": "tickets"}, {"type": "RECORD", "stream": "ticket_comments"}]) == "zendesk"

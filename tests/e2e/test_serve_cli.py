@@ -33,3 +33,12 @@ def test_serve_prints_settings_serves_and_stops_on_ctrl_c(tmp_path):
         code = proc.wait(timeout=15)
     assert code == 0
     assert (tmp_path / "s.sqlite").exists()
+
+
+def test_the_helpspace_script_is_installed_and_answers_help():
+    import shutil
+
+    exe = shutil.which("helpspace")
+    assert exe, "pip install -e . should put `helpspace` on PATH"
+    done = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "serve" in done.stdout and "Exit codes" in done.stdout

@@ -1,0 +1,92 @@
+"""Singer/Airbyte JSONL: parent and child streams in one file, joined on the parent id.
+
+A tap writes `{"type": "RECORD", "stream": "tickets", "record": {...}}` lines, with the
+children (comments, conversations, threads) and users as streams of their own, in any
+order. An indexing pass stores children and users in a temporary SQLite file keyed by
+parent id, so memory stays bounded however big the export; the import passes then see
+each parent with its children attached, in the shape the source's adapter reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+# source -> parent stream, {child stream: (parent key, field on the parent)}, user stream
+STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]], str | None]] = {
+    "zendesk": ("tickets", {"ticket_comments": ("ticket_id", "comments")}, "users"),
+    "freshdesk": ("tickets", {"conversations": ("ticket_id", "conversations")}, None),
+    "helpscout": ("conversations", {"conversation_threads": ("conversation_id", "threads")}, None),
+}
+MESSAGE_TYPES = {"RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"}
+
+
+def is_singer(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("type") in MESSAGE_TYPES and ("stream" in record or "value" in record)
+
+
+def detect(messages: Iterable[dict[str, Any]]) -> str | None:
+    """The source from the stream names of the first messages."""
+    streams = {m.get("stream") for m in messages if isinstance(m, dict)}
+    if "ticket_comments" in streams or "users" in streams and "tickets" in streams:
+        return "zendesk"
+    if "conversation_threads" in streams:
+        return "helpscout"
+    if {"tickets", "conversations"} <= streams:
+        return "freshdesk"
+    if "tickets" in streams:
+        return "zendesk"
+    return None
+
+
+class SingerIndex:
+    """Children and users of a tap's output, on disk, for joining to their parents."""
+
+    def __init__(self, source: str) -> None:
+        self.parent_stream, self.children, self.user_stream = STREAMS[source]
+        self._file = tempfile.NamedTemporaryFile(prefix="helpspace-singer-", suffix=".sqlite")
+        self._db = sqlite3.connect(self._file.name, check_same_thread=False)  # passes run one after another
+        self._db.executescript(
+            "CREATE TABLE child (stream TEXT, parent TEXT, seq INTEGER, json BLOB);"
+            "CREATE TABLE user (id TEXT PRIMARY KEY, json BLOB);"
+        )
+        self._seq = 0
+
+    def add(self, message: dict[str, Any]) -> None:
+        """Index one message of the indexing pass (only children and users are kept)."""
+        if message.get("type") != "RECORD":
+            return
+        stream, record = message.get("stream"), message.get("record") or {}
+        if stream in self.children:
+            key = self.children[stream][0]
+            self._seq += 1
+            self._db.execute("INSERT INTO child VALUES (?, ?, ?, ?)", (stream, str(record.get(key)), self._seq, orjson.dumps(record)))
+        elif stream == self.user_stream and record.get("id") is not None:
+            self._db.execute("INSERT OR REPLACE INTO user VALUES (?, ?)", (str(record["id"]), orjson.dumps(record)))
+
+    def finish_indexing(self) -> None:
+        self._db.execute("CREATE INDEX child_parent ON child (stream, parent, seq)")
+        self._db.commit()
+
+    def parent(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """A parent record with its children attached; None for every other message."""
+        if message.get("type") != "RECORD" or message.get("stream") != self.parent_stream:
+            return None
+        record = dict(message.get("record") or {})
+        for stream, (_, field) in self.children.items():
+            rows = self._db.execute("SELECT json FROM child WHERE stream = ? AND parent = ? ORDER BY seq",
+                                    (stream, str(record.get("id"))))
+            record[field] = [orjson.loads(blob) for (blob,) in rows]
+        return record
+
+    def user(self, user_id: Any) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT json FROM user WHERE id = ?", (str(user_id),)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def close(self) -> None:
+        self._db.close()
+        self._file.close()
