@@ -90,3 +90,18 @@ def dig(obj: Any, path: str) -> Any:
         else:
             return None
     return obj
+
+
+def field_tags(fields: Any) -> list[str]:
+    """Custom fields as tags (`field-<name>-<value>`): lists of {id|name, value|text} or a {name: value} map."""
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(fields, dict):
+        pairs = list(fields.items())
+    elif isinstance(fields, list):
+        pairs = [(f.get("name") or f.get("id"), f.get("value", f.get("text"))) for f in fields if isinstance(f, dict)]
+    tags = []
+    for name, value in pairs:
+        if value in (None, "", False, [], {}) or isinstance(value, (dict, list)):
+            continue
+        tags.append(f"field-{tag_safe(name)}-{tag_safe(value)}"[:64])
+    return tags

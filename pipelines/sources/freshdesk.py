@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..records import NOTE_TYPE
-from .common import PLACEHOLDER, SourceContext, footer, status, to_iso
+from .common import PLACEHOLDER, SourceContext, field_tags, footer, status, to_iso
 
 NAME = "Freshdesk"
 STATUSES = {"2": "open", "3": "waiting", "4": "closed", "5": "closed"}
@@ -37,6 +37,7 @@ def convert(t: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     tags += [f"priority-{PRIORITIES[t['priority']]}"] if t.get("priority") in PRIORITIES else []
     tags += [f"via-{SOURCES[t['source']]}"] if t.get("source") in SOURCES else []
     tags += [f"type-{str(t['type']).lower().replace(' ', '-')}"] if t.get("type") else []
+    tags += field_tags(t.get("custom_fields"))
     follow_ups, notes = [], 0
     for c in sorted(t.get("conversations") or [], key=lambda c: c.get("created_at") or ""):
         if c.get("private") and not ctx.include_notes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import NOTE_TYPE
-from .common import PLACEHOLDER, SourceContext, dig, footer, status, to_iso
+from .common import PLACEHOLDER, SourceContext, dig, field_tags, footer, status, to_iso
 
 NAME = "Help Scout"
 STATUSES = {"active": "open", "open": "open", "pending": "waiting", "closed": "closed", "spam": "spam"}
@@ -43,6 +43,7 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
                            "created_at": to_iso(_get(t, "createdAt"), ctx, "threads.createdAt"), "attachments": _attachments(t)})
     mapped, extra = status(c.get("status"), STATUSES, ctx, "helpscout")
     tags = [t.get("tag") if isinstance(t, dict) else t for t in c.get("tags") or []] + extra
+    tags += field_tags(_get(c, "customFields"))
     assignee = c.get("assignee") if isinstance(c.get("assignee"), dict) else {}
     name = " ".join(x for x in (customer.get("first"), customer.get("last")) if x) or None
     return {

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import NOTE_TYPE, Rejected
-from .common import PLACEHOLDER, SourceContext, footer, status, tag_safe, text_to_html, to_iso
+from .common import (
+    PLACEHOLDER,
+    SourceContext,
+    field_tags,
+    footer,
+    status,
+    tag_safe,
+    text_to_html,
+    to_iso,
+)
 
 NAME = "Zendesk"
 STATUSES = {"new": "open", "open": "open", "pending": "waiting", "hold": "waiting+zendesk-hold",
@@ -55,6 +64,7 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     tags = list(t.get("tags") or []) + extra_tags
     tags += [f"priority-{tag_safe(t['priority'])}"] if t.get("priority") else []
     tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
+    tags += field_tags(t.get("custom_fields"))
     group = t.get("group") if isinstance(t.get("group"), dict) else {}
     assignee = t.get("assignee") if isinstance(t.get("assignee"), dict) else {}
     if not assignee and t.get("assignee_id") is not None and ctx.lookup_user:

@@ -73,7 +73,8 @@ def test_zendesk_json_export(tmp_path):
         assert b"detected source: zendesk" in done.stderr
         found = tickets(server)
         fire = found["Printer on fire"]
-        assert fire["status"] == "waiting" and set(fire["tags"]) == {"hardware", "zendesk-hold", "priority-high", "type-incident"}
+        assert fire["status"] == "waiting" and set(fire["tags"]) == {"hardware", "zendesk-hold", "priority-high", "type-incident",
+                                                                     "field-360001-gold-plan"}
         assert fire["assignee"]["email"] == "ada@helpdesk.example" and fire["team"]["name"] == "Second Level S"
         assert fire["created_at"] == "2019-03-04T09:15:00+00:00" and fire["from_contact"]["name"] == "Zoë Müller"
         first, *rest = messages(server, fire)
@@ -124,7 +125,8 @@ def test_freshdesk_integer_codes_and_conversations(tmp_path):
         assert done.returncode == 0, done.stderr.decode()
         found = tickets(server)
         reset = found["Cannot reset password"]
-        assert reset["status"] == "open" and set(reset["tags"]) == {"login", "priority-high", "via-email", "type-incident"}
+        assert reset["status"] == "open" and set(reset["tags"]) == {"login", "priority-high", "via-email", "type-incident",
+                                                                    "field-cf_plan-pro"}
         first, *rest = messages(server, reset)
         assert "cid:" not in first["body"] and "data:image/png;base64," in first["body"]
         assert server.store.attachment(first["attachments"][0]["id"])[2].startswith(b"bytes of /data/helpdesk/attachments/production/1/")
