@@ -29,7 +29,7 @@ RESET_MARGIN = 0.05  # seconds past a predicted reset before probing, for clock 
 @dataclass
 class LimiterStats:
     throttled: int = 0  # times a worker waited for the budget
-    waited: float = 0.0  # seconds spent waiting, summed over pauses (not over workers)
+    waited: float = 0.0  # wall-clock seconds during which at least one request was held back
     pauses: int = 0  # 429s that paused everyone
 
 
@@ -61,6 +61,8 @@ class RateLimiter:
         self._send_wall: dict[int, float] = {}
         self._probe: int | None = None
         self._cond: asyncio.Condition | None = None
+        self._waiters = 0
+        self._wait_started = 0.0
 
     def __repr__(self) -> str:
         return f"RateLimiter(limit={self.limit}, window={self.window}, available={self.available()})"
@@ -116,12 +118,17 @@ class RateLimiter:
                     refused.final = True  # type: ignore[attr-defined]
                     raise refused
                 self.stats.throttled += 1
-                started = self._clock()
+                if self._waiters == 0:
+                    self._wait_started = self._clock()
+                self._waiters += 1
                 try:
                     await asyncio.wait_for(self._cond.wait(), min(wait, 1.0))  # re-check at least every second
                 except asyncio.TimeoutError:
                     pass
-                self.stats.waited += self._clock() - started
+                finally:
+                    self._waiters -= 1
+                    if self._waiters == 0:
+                        self.stats.waited += self._clock() - self._wait_started
             seq = self._sent
             self._sent += 1
             self._in_flight += 1

@@ -212,7 +212,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             for warning in exporter.warnings:
                 _say(f"warning: {warning}")
             where = "stdout" if args.output == "-" else str(result.path)
-            _say(summary("exported", result.count, result.elapsed, client, f"{result.passes} pass(es) → {where}"))
+            _say(summary("exported", result.count, result.elapsed, client, f"{result.passes} listing pass{'es' if result.passes != 1 else ''} → {where}"))
             if result.manifest:
                 _say(f"manifest: {result.manifest}")
         return EXIT_OK

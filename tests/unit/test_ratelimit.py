@@ -1,0 +1,64 @@
+"""The shared limiter on its own: budgets, probes, pauses, and what it reports."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from helpspace_async.protocol import RateLimitInfo
+from helpspace_async.ratelimit import RateLimiter
+
+
+async def test_without_headers_nothing_is_paced():
+    limiter = RateLimiter()
+    seqs = [await limiter.acquire() for _ in range(50)]
+    assert seqs == list(range(50)) and limiter.stats.throttled == 0
+
+
+async def test_a_spent_budget_sends_one_probe_and_a_429_pauses_everyone():
+    limiter = RateLimiter()
+    first = await limiter.acquire()
+    await limiter.release(first, RateLimitInfo(limit=2, remaining=0), status=200)
+    probe = await limiter.acquire()  # budget spent, reset unknown: exactly one probe goes
+    blocked = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    started = time.monotonic()
+    await limiter.release(probe, RateLimitInfo(limit=2, remaining=0, retry_after=0.3), status=429)
+    await blocked
+    assert time.monotonic() - started >= 0.28 and limiter.stats.pauses == 1
+
+
+async def test_waiting_is_reported_as_wall_time_not_per_worker():
+    limiter = RateLimiter()
+    seq = await limiter.acquire()
+    await limiter.release(seq, RateLimitInfo(limit=5, remaining=0, retry_after=0.3), status=429)
+
+
+    async def worker() -> None:  # as the client does: every request is answered
+        got = await limiter.acquire()
+        await limiter.release(got, RateLimitInfo(limit=100, remaining=50), status=200)
+
+    started = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(8))), 10)
+    elapsed = time.monotonic() - started
+    assert 0.25 <= limiter.stats.waited <= elapsed + 0.05  # eight waiting workers are one pause, not eight
+
+
+async def test_a_pause_longer_than_max_wait_is_refused_at_once():
+    limiter = RateLimiter(max_wait=5)
+    seq = await limiter.acquire()
+    await limiter.release(seq, RateLimitInfo(limit=5, remaining=0, retry_after=3600), status=429)
+    started = time.monotonic()
+    try:
+        await limiter.acquire()
+    except Exception as exc:  # noqa: BLE001
+        assert "3600" in str(exc) and getattr(exc, "final", False)
+    assert time.monotonic() - started < 1
+
+
+async def test_a_lower_cap_is_respected():
+    limiter = RateLimiter(max_limit=10)
+    seq = await limiter.acquire()
+    await limiter.release(seq, RateLimitInfo(limit=100, remaining=99), status=200)
+    assert limiter.available() == 9  # 99 left of 100, but we may use only 10 of them
