@@ -32,11 +32,6 @@ class Progress:
         if self._bar is not None:
             self._bar.update(n)
 
-    def set_total(self, total: int) -> None:
-        if self._bar is not None and self._bar.total != total:
-            self._bar.total = total
-            self._bar.refresh()
-
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -15,10 +15,6 @@ def encode(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-def header() -> bytes:
-    return b""
-
-
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw line) for every non-blank line; streamed."""
     with open_text_lines(path) as fh:
