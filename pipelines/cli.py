@@ -204,11 +204,6 @@ def cmd_export(args: argparse.Namespace) -> int:
                 result = await exporter.run()
             except ExportConfigError as exc:
                 raise ConfigurationError(str(exc)) from None
-            except AuthError:
-                if exporter.count == 0 and exporter._out is not None:
-                    exporter._out.abandon()
-                    exporter.checkpoint_path.unlink(missing_ok=True)
-                raise
             for warning in exporter.warnings:
                 _say(f"warning: {warning}")
             where = "stdout" if args.output == "-" else str(result.path)

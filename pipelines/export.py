@@ -200,10 +200,14 @@ class Exporter:
         except BaseException:
             if self._prefetched is not None:
                 self._prefetched.cancel()
-            self._save_checkpoint(force=True)
-            if self._out is not None:
-                self._out.close()
             self.progress.close()
+            if self._out is not None and self.count == 0:
+                self._out.abandon()  # nothing to resume from: leave nothing behind
+                self.checkpoint_path.unlink(missing_ok=True)
+            else:
+                self._save_checkpoint(force=True)
+                if self._out is not None:
+                    self._out.close()
             raise
         self.progress.close()
         digest = self._out.finish() if self._out else ""
@@ -281,14 +285,19 @@ class Exporter:
         if prefetched is not None and not use_prefetched:
             prefetched.cancel()
         pages = ordered_pages(fetch, per_page=self.options.per_page, start=start, window=self.client.concurrency * 2)
-        pending: deque[tuple[Page, Awaitable[tuple[list[bytes], int]]]] = deque()
-        async for page in pages:
-            self._note_total(page)
-            pending.append((page, asyncio.ensure_future(self._encode_new(page.items))))
-            while len(pending) > 4:
+        pending: deque[tuple[Page, asyncio.Future[tuple[list[bytes], int]]]] = deque()
+        try:
+            async for page in pages:
+                self._note_total(page)
+                pending.append((page, asyncio.ensure_future(self._encode_new(page.items))))
+                while len(pending) > 4:
+                    await self._write_page(*pending.popleft())
+            while pending:
                 await self._write_page(*pending.popleft())
-        while pending:
-            await self._write_page(*pending.popleft())
+        finally:  # a failed pass leaves no message fetches running behind it
+            for _, task in pending:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
 
     async def _descending_pass(self, segment: Segment) -> None:
         pos = self._position

@@ -23,6 +23,7 @@ from helpspace_async import HelpSpaceClient
 
 from . import checkpoint
 from .export import FAR_FUTURE, ExportConfigError, Exporter, ExportOptions, ExportResult, Segment
+from .formats import detect_format
 
 
 @dataclass
@@ -59,8 +60,7 @@ async def run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: 
     if options.output == "-":
         raise ExportConfigError("--since-last-run needs a file for --output (name it by date in the cron line)")
     state = checkpoint.read(nightly.state) or {"version": 1, "runs": []}
-    exporter_probe = Exporter(client, options)  # validates the options before anything is sent
-    fp = _fingerprint(options, exporter_probe.format)
+    fp = _fingerprint(options, detect_format(options.output, options.format))
     if state.get("fingerprint") not in (None, fp) and not nightly.full:
         raise ExportConfigError(f"{nightly.state} records runs with other options; use the same ones, or --full to start over")
     last = state["runs"][-1] if state["runs"] else None
