@@ -19,9 +19,9 @@ import aiohttp
 import orjson
 
 from . import protocol
-from .errors import AmbiguousCreate, APIError, ConfigurationError, TransportError
+from .errors import AmbiguousCreate, APIError, ConfigurationError, ConnectFailed, TransportError
 from .ratelimit import RateLimiter
-from .retry import ConnectFailed, RetryPolicy
+from .retry import RetryPolicy
 
 logger = logging.getLogger("helpspace_async")
 

@@ -3,12 +3,14 @@
     HelpSpaceError                  base: catch this to catch everything below
     ├── ConfigurationError          bad settings (missing token, plain http to a remote host)
     ├── TransportError              no usable HTTP answer (timeout, refused, dropped connection)
+    │   ├── ConnectFailed           the connection was never made: nothing was received
     │   └── AmbiguousCreate         a POST was sent but its answer never came: it may exist
     ├── APIError                    the server answered with an error status
     │   ├── AuthError               401/403: credentials wrong or lacking permission
     │   ├── NotFound                404
     │   ├── ValidationError         422: `field_errors` maps field paths to reasons
-    │   ├── RateLimited             429: `retry_after` seconds until the budget is back
+    │   ├── RateLimited             429: `retry_after` seconds until the budget is back;
+    │   │                           `final` when the wait is longer than we accept
     │   └── ServerError             5xx
     └── BadResponse                 2xx whose body is not what the API documents
 
@@ -36,6 +38,10 @@ class TransportError(HelpSpaceError):
         super().__init__(message)
         self.method = method
         self.path = path
+
+
+class ConnectFailed(TransportError):
+    """The connection was never established, so the request was certainly not received."""
 
 
 class AmbiguousCreate(TransportError):
@@ -102,9 +108,10 @@ class ValidationError(APIError):
 class RateLimited(APIError):
     """429: the token's request budget is spent; `retry_after` says for how long."""
 
-    def __init__(self, message: str, *, retry_after: float | None, **kw: Any) -> None:
+    def __init__(self, message: str, *, retry_after: float | None, final: bool = False, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+        self.final = final  # our own refusal: the pause asked for is longer than max_wait
 
 
 class ServerError(APIError):

@@ -113,9 +113,9 @@ class RateLimiter:
                         f"the API asks us to wait {wait:.0f} s, more than max_wait={self.max_wait:.0f} s; "
                         "run again later (progress is saved) or allow a longer wait (--max-wait)",
                         retry_after=wait,
+                        final=True,
                         status=429,
                     )
-                    refused.final = True  # type: ignore[attr-defined]
                     raise refused
                 self.stats.throttled += 1
                 if self._waiters == 0:

@@ -25,14 +25,17 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .errors import AmbiguousCreate, BadResponse, RateLimited, ServerError, TransportError
+from .errors import (
+    AmbiguousCreate,
+    BadResponse,
+    ConnectFailed,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
 
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
-
-
-class ConnectFailed(TransportError):
-    """The connection was never established, so the request was certainly not received."""
 
 
 def is_retryable(method: str, exc: BaseException) -> bool:
@@ -42,7 +45,7 @@ def is_retryable(method: str, exc: BaseException) -> bool:
     if isinstance(exc, RateLimited):
         # the server refused before acting and the limiter holds everyone back; a pause
         # longer than we accept (`final`) is not worth retrying
-        return not getattr(exc, "final", False)
+        return not exc.final
     if isinstance(exc, ConnectFailed):
         return True
     if method.upper() in SAFE_METHODS:

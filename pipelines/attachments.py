@@ -9,12 +9,10 @@ import re
 import unicodedata
 from pathlib import Path
 
+from .errors import UnsafePath
+
 MAX_ATTACHMENTS_BYTES = 5 * 1024 * 1024
 MAX_BODY_BYTES = 5 * 1024 * 1024
-
-
-class UnsafePath(ValueError):
-    """A path that points outside the folder it must stay in."""
 
 
 def safe_name(name: str, fallback: str = "file") -> str:

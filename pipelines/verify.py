@@ -5,7 +5,7 @@ from __future__ import annotations
 from helpspace_async import HelpSpaceClient
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
-from .records import PUBLIC_TYPES
+from .import_.records import PUBLIC_TYPES
 
 
 async def compare_round_trip(source: HelpSpaceClient, target: HelpSpaceClient, mapping: dict[int, int]) -> list[str]:

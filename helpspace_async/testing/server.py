@@ -54,6 +54,10 @@ class HelpSpaceServer:
         """Keyword arguments for `HelpSpaceClient(**server.client_settings)`."""
         return {"base_url": self.base_url, "token": self.token, "client_id": self.client_id}
 
+    def ticket_count(self) -> int:
+        """Tickets that exist now (not deleted)."""
+        return len(self.store.live)
+
     @property
     def env(self) -> dict[str, str]:
         """The environment variables that point the CLI at this server."""

@@ -23,23 +23,16 @@ from typing import Any
 
 import orjson
 
-from ..output import open_text_lines
+from ..files import open_text_lines
+from .fields import flat_columns
 
-COLUMNS = [
-    "id", "subject", "status",
-    "channel.id", "channel.name", "channel.value", "channel.type",
-    "from_contact.id", "from_contact.user_id", "from_contact.name", "from_contact.value", "from_contact.type",
-    "assignee.id", "assignee.name", "assignee.email",
-    "team.id", "team.name",
-    "creator", "tags", "last_contact", "created_at", "updated_at", "deleted_at", "extra",
-]
-NESTED = {"channel", "from_contact", "assignee", "team"}
+COLUMNS = [name for name, _ in flat_columns(with_messages=False)]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FIELD_BYTES = 64 * 1024 * 1024  # above the API's 5 MB limits, so big cells are rejected by rule, not by csv
 
 
 def columns(with_messages: bool) -> list[str]:
-    return COLUMNS + (["messages"] if with_messages else [])
+    return [name for name, _ in flat_columns(with_messages)]
 
 
 def _cell(value: Any, guard: bool) -> str:
@@ -58,7 +51,7 @@ def _cell(value: Any, guard: bool) -> str:
     return "'" + text if guard and text and text[0] in FORMULA_FIRST else text
 
 
-JSON_COLUMNS = {"tags", "creator", "messages", "extra"}
+JSON_KINDS = {"tags", "json", "json object", "json array"}  # written as JSON, never formula-guarded
 FORMULA_FIRST = frozenset(FORMULA_STARTS)
 _PLANS: dict[bool, tuple[list[tuple[str, str, bool]], frozenset[str]]] = {}
 
@@ -66,9 +59,9 @@ _PLANS: dict[bool, tuple[list[tuple[str, str, bool]], frozenset[str]]] = {}
 def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], frozenset[str]]:
     """(head, tail, is text) per column and the known top-level names, computed once."""
     if with_messages not in _PLANS:
-        cols = columns(with_messages)
-        steps = [(c.partition(".")[0], c.partition(".")[2], c not in JSON_COLUMNS) for c in cols]
-        _PLANS[with_messages] = (steps, frozenset(c.split(".")[0] for c in cols))
+        cols = flat_columns(with_messages)
+        steps = [(c.partition(".")[0], c.partition(".")[2], kind not in JSON_KINDS) for c, kind in cols]
+        _PLANS[with_messages] = (steps, frozenset(c.split(".")[0] for c, _ in cols))
     return _PLANS[with_messages]
 
 

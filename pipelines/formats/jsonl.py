@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..output import open_text_lines
+from ..files import open_text_lines
 
 
 def encode(record: dict[str, Any]) -> bytes:

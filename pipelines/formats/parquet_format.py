@@ -21,9 +21,10 @@ try:
 except ImportError:  # pragma: no cover - exercised when the extra is missing
     pa = pq = None
 
+from .fields import EXTRA, KNOWN_NAMES, MESSAGES, TICKET_FIELDS
+
 ROW_GROUP = 20_000
 MAX_PENDING = 2  # row groups waiting for the writer thread: memory stays bounded
-TIMESTAMPS = ("last_contact", "created_at", "updated_at", "deleted_at")
 MISSING = "Parquet needs pyarrow: pip install 'helpspace-async[parquet]'"
 
 
@@ -33,29 +34,25 @@ def require() -> None:
 
 
 def arrow_schema(with_messages: bool = False) -> Any:
-    """The explicit, documented schema of a Parquet export."""
+    """The explicit, documented schema of a Parquet export, derived from fields.TICKET_FIELDS."""
     require()
     ts = pa.timestamp("us", tz="UTC")
-    fields = [
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("subject", pa.string()),
-        pa.field("status", pa.string()),
-        pa.field("channel", pa.struct([("id", pa.int64()), ("name", pa.string()), ("value", pa.string()), ("type", pa.string())])),
-        pa.field("from_contact", pa.struct([("id", pa.int64()), ("user_id", pa.int64()), ("name", pa.string()),
-                                            ("value", pa.string()), ("type", pa.string())])),
-        pa.field("assignee", pa.struct([("id", pa.int64()), ("name", pa.string()), ("email", pa.string())])),
-        pa.field("team", pa.struct([("id", pa.int64()), ("name", pa.string())])),
-        pa.field("creator", pa.string()),  # JSON: its shape is undocumented
-        pa.field("tags", pa.list_(pa.string())),
-        *(pa.field(name, ts) for name in TIMESTAMPS),
-        pa.field("extra", pa.string()),  # JSON object of fields the schema doesn't name
-    ]
+    scalar = {"integer": pa.int64(), "string": pa.string(), "status": pa.string(), "timestamp": ts,
+              "json": pa.string(), "tags": pa.list_(pa.string())}  # json: its shape is undocumented
+    fields = []
+    for f in TICKET_FIELDS:
+        if f.kind == "object":
+            kind = pa.struct([(name, scalar[sub]) for name, sub in f.sub])
+        else:
+            kind = scalar[f.kind]
+        fields.append(pa.field(f.name, kind, nullable=f.name != "id"))
+    fields.append(pa.field(EXTRA, pa.string()))  # JSON object of fields the schema doesn't name
     if with_messages:
-        fields.append(pa.field("messages", pa.string()))
+        fields.append(pa.field(MESSAGES, pa.string()))
     return pa.schema(fields)
 
 
-KNOWN = {"id", "subject", "status", "channel", "from_contact", "assignee", "team", "creator", "tags", *TIMESTAMPS}
+KNOWN = set(KNOWN_NAMES)
 
 
 def as_json_line(ticket: dict[str, Any], with_messages: bool) -> bytes:
@@ -201,7 +198,9 @@ class PartitionedParquet:
 
 
 class ParquetOutput:
-    """A Parquet export that appears at PATH only when complete (file or partition folder)."""
+    """A Parquet export that appears at PATH only when complete (file or partition folder).
+
+    A `formats.Writer`; not resumable."""
 
     def __init__(self, path: Path, *, partition_by: str | None, with_messages: bool) -> None:
         require()
@@ -216,16 +215,22 @@ class ParquetOutput:
             self._sink = ParquetFile(self.part, with_messages=with_messages)
         self.closed = False
 
+    resumable = False  # the footer is written last: a cut Parquet file can't be continued
+
     @property
     def partitions(self) -> dict[str, int]:
         return dict(self._sink.counts) if isinstance(self._sink, PartitionedParquet) else {}
 
-    def add(self, tickets: list[dict[str, Any]]) -> None:
-        self._sink.add(tickets)
+    def write(self, tickets: list[dict[str, Any]]) -> None:
+        if tickets:
+            self._sink.add(tickets)
+
+    def sync(self) -> int:
+        return 0
 
     def finish(self) -> str:
         """Close and move into place; the sha256 of a single file ("" for a folder)."""
-        from ..output import sha256_of
+        from ..files import sha256_of
 
         self._sink.close()
         self.closed = True

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import freshdesk, generic, helpscout, zendesk
-from .common import SourceContext
+from .common import SourceContext, SourceRecord
 
 SOURCES = ("zendesk", "freshdesk", "helpscout", "helpspace", "generic")
-Converter = Callable[[dict[str, Any], SourceContext], dict[str, Any]]
+Converter = Callable[[dict[str, Any], SourceContext], SourceRecord]
 
 
 def converter(source: str, fmt: str) -> Converter | None:

@@ -1,16 +1,30 @@
-"""What every source adapter shares: context, dates, footers, bodies."""
+"""What every source adapter shares: the record it returns, context, dates, footers,
+notes, teams and tags."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..records import Rejected
+from ..errors import Rejected
+from ..import_.records import NOTE_TYPE, TEAM_NAME_MAX, set_dotted
+
+__all__ = ["set_dotted"]  # adapters use the one dotted-path setter records.py owns
 
 PLACEHOLDER = "<p><em>(The source export carried no message text for this ticket.)</em></p>"
+
+
+@dataclass
+class SourceRecord:
+    """What an adapter makes of one source record: an import record and what to report."""
+
+    record: dict[str, Any]  # the create body plus external_id, follow_ups, assignee email
+    skipped_notes: int = 0  # private notes left out (--include-notes brings them)
+    flags: list[str] = field(default_factory=list)  # e.g. "placeholder body"
 
 
 @dataclass
@@ -105,3 +119,25 @@ def field_tags(fields: Any) -> list[str]:
             continue
         tags.append(f"field-{tag_safe(name)}-{tag_safe(value)}"[:64])
     return tags
+
+
+def team(name: Any) -> dict[str, str] | None:
+    """A source group as a HelpSpace team (names are cut to the API's 14 characters)."""
+    return {"name": str(name)[:TEAM_NAME_MAX]} if name else None
+
+
+def follow_ups(items: Iterable[dict[str, Any]], ctx: SourceContext, *, is_note: Callable[[dict[str, Any]], bool],
+               message: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Follow-up messages in order; private notes become internal messages only with --include-notes.
+
+    Returns the messages and how many notes were left out.
+    """
+    out, skipped = [], 0
+    for item in items:
+        note = is_note(item)
+        if note and not ctx.include_notes:
+            skipped += 1
+            continue
+        out.append({**message(item), "type": NOTE_TYPE if note else "external"})
+    return out, skipped
+

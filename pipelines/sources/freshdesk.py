@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..records import NOTE_TYPE
-from .common import PLACEHOLDER, SourceContext, field_tags, footer, status, to_iso
+from .common import (
+    PLACEHOLDER,
+    SourceContext,
+    SourceRecord,
+    field_tags,
+    follow_ups,
+    footer,
+    status,
+    tag_safe,
+    team,
+    to_iso,
+)
 
 NAME = "Freshdesk"
 STATUSES = {"2": "open", "3": "waiting", "4": "closed", "5": "closed"}
@@ -25,7 +35,7 @@ def _attachments(obj: dict[str, Any]) -> list[dict[str, Any]]:
             for a in obj.get("attachments") or []]
 
 
-def convert(t: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
+def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     requester = t.get("requester") if isinstance(t.get("requester"), dict) else {}
     if t.get("spam"):
         mapped, extra = "spam", []
@@ -36,30 +46,26 @@ def convert(t: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     tags = list(t.get("tags") or []) + extra
     tags += [f"priority-{PRIORITIES[t['priority']]}"] if t.get("priority") in PRIORITIES else []
     tags += [f"via-{SOURCES[t['source']]}"] if t.get("source") in SOURCES else []
-    tags += [f"type-{str(t['type']).lower().replace(' ', '-')}"] if t.get("type") else []
+    tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
     tags += field_tags(t.get("custom_fields"))
-    follow_ups, notes = [], 0
-    for c in sorted(t.get("conversations") or [], key=lambda c: c.get("created_at") or ""):
-        if c.get("private") and not ctx.include_notes:
-            notes += 1
-            continue
-        follow_ups.append({"body": _body(c.get("body") or c.get("body_text")), "type": NOTE_TYPE if c.get("private") else "external",
+    later, notes = follow_ups(
+        sorted(t.get("conversations") or [], key=lambda c: c.get("created_at") or ""), ctx,
+        is_note=lambda c: bool(c.get("private")),
+        message=lambda c: {"body": _body(c.get("body") or c.get("body_text")),
                            "created_at": to_iso(c.get("created_at"), ctx, "conversations.created_at"),
                            "attachments": _attachments(c)})
     group = t.get("group") if isinstance(t.get("group"), dict) else {}
     responder = t.get("responder") if isinstance(t.get("responder"), dict) else {}
-    return {
+    return SourceRecord({
         "external_id": f"freshdesk:{t.get('id')}",
         "subject": t.get("subject") or f"Freshdesk #{t.get('id')}",
         "channel": {"id": ctx.channel_id},
         "from_contact": {"email": requester.get("email") or t.get("email"), "name": requester.get("name")},
         "status": mapped,
         "tags": tags,
-        "team": {"name": group["name"][:14]} if group.get("name") else None,
+        "team": team(group.get("name")),
         "assignee": {"email": responder["email"]} if responder.get("email") else None,
         "created_at": to_iso(t.get("created_at"), ctx, "created_at"),
         "message": {"body": footer(_body(t.get("description")), NAME, t.get("id")), "attachments": _attachments(t)},
-        "follow_ups": follow_ups,
-        "_skipped_notes": notes,
-        "_flags": [] if t.get("description") else ["placeholder body"],
-    }
+        "follow_ups": later,
+    }, notes, [] if t.get("description") else ["placeholder body"])

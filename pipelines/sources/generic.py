@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..records import Rejected
-from .common import SourceContext, dig, to_iso
+from ..errors import InputError
+from .common import SourceContext, SourceRecord, dig, set_dotted, to_iso
 
 
 def load_mapping(path: str) -> dict[str, Any]:
@@ -29,12 +29,12 @@ def load_mapping(path: str) -> dict[str, Any]:
         try:
             import tomllib
         except ImportError:
-            raise Rejected("a TOML mapping needs Python 3.11 or later; write it as JSON") from None
+            raise InputError("a TOML mapping needs Python 3.11 or later; write it as JSON") from None
         mapping = tomllib.loads(text)
     else:
         mapping = json.loads(text)
     if not isinstance(mapping.get("fields"), dict):
-        raise ValueError(f"{path}: a mapping has a 'fields' table of target = source")
+        raise InputError(f"{path}: a mapping has a 'fields' table of target = source")
     return mapping
 
 
@@ -62,16 +62,11 @@ def _value(record: dict[str, Any], spec: Any, ctx: SourceContext, target: str) -
     return value
 
 
-def convert(record: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
+def convert(record: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     assert ctx.mapping is not None
     out: dict[str, Any] = {}
     for target, spec in ctx.mapping["fields"].items():
         value = _value(record, spec, ctx, target)
-        if value is None:
-            continue
-        node = out
-        *parents, leaf = target.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
+        if value is not None:
+            set_dotted(out, target, value)
+    return SourceRecord(out)

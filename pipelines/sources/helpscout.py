@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import NOTE_TYPE
-from .common import PLACEHOLDER, SourceContext, dig, field_tags, footer, status, to_iso
+from .common import (
+    PLACEHOLDER,
+    SourceContext,
+    SourceRecord,
+    dig,
+    field_tags,
+    follow_ups,
+    footer,
+    status,
+    to_iso,
+)
 
 NAME = "Help Scout"
 STATUSES = {"active": "open", "open": "open", "pending": "waiting", "closed": "closed", "spam": "spam"}
@@ -25,28 +34,23 @@ def _attachments(thread: dict[str, Any]) -> list[dict[str, Any]]:
             for a in found]
 
 
-def convert(c: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
+def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     customer = _get(c, "primaryCustomer") or {}
     threads = dig(c, "_embedded.threads") or c.get("threads") or []
     threads = sorted((t for t in threads if isinstance(t, dict)), key=lambda t: _get(t, "createdAt") or "")  # API lists newest first
     public = [t for t in threads if t.get("type") in PUBLIC]
     first = public[0] if public else None
-    follow_ups, notes = [], 0
-    for t in threads:
-        if t is first or t.get("type") == "lineitem":
-            continue
-        is_note = t.get("type") == "note"
-        if is_note and not ctx.include_notes:
-            notes += 1
-            continue
-        follow_ups.append({"body": t.get("body") or PLACEHOLDER, "type": NOTE_TYPE if is_note else "external",
-                           "created_at": to_iso(_get(t, "createdAt"), ctx, "threads.createdAt"), "attachments": _attachments(t)})
+    later, notes = follow_ups(
+        (t for t in threads if t is not first and t.get("type") != "lineitem"), ctx,
+        is_note=lambda t: t.get("type") == "note",
+        message=lambda t: {"body": t.get("body") or PLACEHOLDER, "attachments": _attachments(t),
+                           "created_at": to_iso(_get(t, "createdAt"), ctx, "threads.createdAt")})
     mapped, extra = status(c.get("status"), STATUSES, ctx, "helpscout")
     tags = [t.get("tag") if isinstance(t, dict) else t for t in c.get("tags") or []] + extra
     tags += field_tags(_get(c, "customFields"))
     assignee = c.get("assignee") if isinstance(c.get("assignee"), dict) else {}
     name = " ".join(x for x in (customer.get("first"), customer.get("last")) if x) or None
-    return {
+    return SourceRecord({
         "external_id": f"helpscout:{c.get('id')}",
         "subject": c.get("subject") or f"Help Scout #{c.get('number') or c.get('id')}",
         "channel": {"id": ctx.channel_id},
@@ -57,7 +61,5 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
         "created_at": to_iso(_get(c, "createdAt"), ctx, "createdAt"),
         "message": {"body": footer((first or {}).get("body") or PLACEHOLDER, NAME, c.get("number") or c.get("id")),
                     "attachments": _attachments(first or {})},
-        "follow_ups": follow_ups,
-        "_skipped_notes": notes,
-        "_flags": [] if first else ["placeholder body"],
-    }
+        "follow_ups": later,
+    }, notes, [] if first else ["placeholder body"])

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import NOTE_TYPE, Rejected
+from ..errors import Rejected
 from .common import (
     PLACEHOLDER,
     SourceContext,
+    SourceRecord,
     field_tags,
+    follow_ups,
     footer,
     status,
     tag_safe,
+    team,
     text_to_html,
     to_iso,
 )
@@ -27,7 +30,7 @@ def _attachments(comment: dict[str, Any]) -> list[dict[str, Any]]:
             for a in comment.get("attachments") or [] if not a.get("inline")]
 
 
-def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
+def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     """A JSON-export line (bare ticket or {"ticket": ...}) -> an import record."""
     t = raw["ticket"] if set(raw) == {"ticket"} else raw
     if t.get("status") == "deleted":
@@ -49,17 +52,12 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     else:
         body, attachments = PLACEHOLDER, []
         flags.append("placeholder body")
-    follow_ups, notes = [], 0
-    for c in comments:
-        if public and c is public[0]:
-            continue
-        is_note = not c.get("public", True)
-        if is_note and not ctx.include_notes:
-            notes += 1
-            continue
-        follow_ups.append({"body": c.get("html_body") or text_to_html(c.get("body") or ""),
+    later, notes = follow_ups(
+        (c for c in comments if not (public and c is public[0])), ctx,
+        is_note=lambda c: not c.get("public", True),
+        message=lambda c: {"body": c.get("html_body") or text_to_html(c.get("body") or ""),
                            "created_at": to_iso(c.get("created_at"), ctx, "comments.created_at"),
-                           "type": NOTE_TYPE if is_note else "external", "attachments": _attachments(c)})
+                           "attachments": _attachments(c)})
     mapped, extra_tags = status(t.get("status"), STATUSES, ctx, "zendesk")
     tags = list(t.get("tags") or []) + extra_tags
     tags += [f"priority-{tag_safe(t['priority'])}"] if t.get("priority") else []
@@ -69,39 +67,36 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> dict[str, Any]:
     assignee = t.get("assignee") if isinstance(t.get("assignee"), dict) else {}
     if not assignee and t.get("assignee_id") is not None and ctx.lookup_user:
         assignee = ctx.lookup_user(t["assignee_id"]) or {}
-    return {
+    return SourceRecord({
         "external_id": f"zendesk:{t.get('id')}",
         "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",
         "channel": {"id": ctx.channel_id},
         "from_contact": {"email": email, "name": requester.get("name") or source_from.get("name")},
         "status": mapped,
         "tags": tags,
-        "team": {"name": group["name"][:14]} if group.get("name") else None,
+        "team": team(group.get("name")),
         "assignee": {"email": assignee["email"]} if assignee.get("email") else None,
         "created_at": to_iso(t.get("created_at"), ctx, "created_at"),
         "message": {"body": footer(body, NAME, t.get("id")), "attachments": attachments},
-        "follow_ups": follow_ups,
-        "_skipped_notes": notes,
-        "_flags": flags,
-    }
+        "follow_ups": later,
+    }, notes, flags)
 
 
-def convert_csv(row: dict[str, str], ctx: SourceContext) -> dict[str, Any]:
+def convert_csv(row: dict[str, str], ctx: SourceContext) -> SourceRecord:
     """A row of Zendesk's CSV export: no comments and no bodies, dates in the account's time zone."""
     r = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
     mapped, extra_tags = status(r.get("status"), STATUSES, ctx, "zendesk")
     tags = [x for x in r.get("tags", "").split() if x] + extra_tags
     tags += [f"priority-{tag_safe(r['priority'])}"] if r.get("priority") else []
     tags += [f"type-{tag_safe(r['ticket type'])}"] if r.get("ticket type") else []
-    return {
+    return SourceRecord({
         "external_id": f"zendesk:{r.get('id')}",
         "subject": r.get("subject") or f"Zendesk #{r.get('id')}",
         "channel": {"id": ctx.channel_id},
         "from_contact": {"email": r.get("requester email"), "name": r.get("requester") or None},
         "status": mapped,
         "tags": tags,
-        "team": {"name": r["group"][:14]} if r.get("group") else None,
+        "team": team(r.get("group")),
         "created_at": to_iso(r.get("created at"), ctx, "Created at"),
         "message": {"body": footer(PLACEHOLDER, NAME, r.get("id"))},
-        "_flags": ["placeholder body (Zendesk CSV has no comments)"],
-    }
+    }, flags=["placeholder body (Zendesk CSV has no comments)"])

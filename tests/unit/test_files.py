@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from pipelines import checkpoint
-from pipelines.attachments import UnsafePath, decoded_size, resolve_inside, safe_name
+from pipelines.attachments import decoded_size, resolve_inside, safe_name
+from pipelines.errors import UnsafePath, UsageError
+from pipelines.files import PartFile, read_json, write_json_atomic
 from pipelines.formats import csv_format, detect_format
-from pipelines.output import PartFile
 
 
 def test_part_file_appears_only_when_finished(tmp_path):
@@ -39,10 +39,10 @@ def test_gzip_part_cut_back_to_an_offset_is_still_valid(tmp_path):
 
 def test_checkpoint_writes_are_atomic(tmp_path):
     path = tmp_path / "c.json"
-    checkpoint.write_atomic(path, {"a": 1})
-    checkpoint.write_atomic(path, {"a": 2})
-    assert checkpoint.read(path) == {"a": 2} and not (tmp_path / "c.json.tmp").exists()
-    assert checkpoint.read(tmp_path / "none.json") is None
+    write_json_atomic(path, {"a": 1})
+    write_json_atomic(path, {"a": 2})
+    assert read_json(path) == {"a": 2} and not (tmp_path / "c.json.tmp").exists()
+    assert read_json(tmp_path / "none.json") is None
 
 
 def test_csv_cells_guard_formulas_and_keep_unknown_fields():
@@ -59,7 +59,7 @@ def test_csv_cells_guard_formulas_and_keep_unknown_fields():
 def test_format_from_the_name():
     assert detect_format("a.jsonl.gz", None) == "jsonl" and detect_format("a.CSV", None) == "csv"
     assert detect_format("a.txt", "csv") == "csv"
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         detect_format("a.txt", None)
 
 

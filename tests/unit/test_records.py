@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.records import Rejected, from_csv_row, plan, record_key
+from pipelines.errors import Rejected
+from pipelines.import_.records import from_csv_row, make_plan, record_key
 
 
 def base(**over):
@@ -14,16 +15,16 @@ def base(**over):
 
 
 def test_a_migration_is_silent_unless_asked():
-    assert plan(base()).ticket | {} == plan(base()).ticket
-    ticket = plan(base()).ticket
+    assert make_plan(base()).ticket | {} == make_plan(base()).ticket
+    ticket = make_plan(base()).ticket
     assert ticket["skip_rules"] and ticket["skip_autoreply"] and ticket["skip_notifications"]
-    loud = plan(base(), notify=True).ticket
+    loud = make_plan(base(), notify=True).ticket
     assert not (loud["skip_rules"] or loud["skip_autoreply"] or loud["skip_notifications"])
 
 
 def test_keys_prefer_the_source_id_else_hash_the_content():
-    assert plan(base(external_id=42)).key == "ext:42"
-    assert plan(base()).key == plan(base()).key != plan(base(subject="T")).key
+    assert make_plan(base(external_id=42)).key == "ext:42"
+    assert make_plan(base()).key == make_plan(base()).key != make_plan(base(subject="T")).key
     assert record_key({"b": 1, "a": 2}) == record_key({"a": 2, "b": 1})
 
 
@@ -38,7 +39,7 @@ def test_an_exported_ticket_is_mapped():
             {"type": "external", "body": "reply", "created_at": "2021-09-11T00:00:00+00:00", "attachments": []},
         ],
     }
-    p = plan(exported)
+    p = make_plan(exported)
     assert p.key == "ext:helpspace:7"
     assert p.ticket["from_contact"] == {"email": "z@x.example", "name": "Zoë"}
     assert p.ticket["channel"] == {"id": 2} and p.ticket["assignee"] == {"id": 1} and p.ticket["team"] == {"name": "Support"}
@@ -61,13 +62,13 @@ def test_an_exported_ticket_is_mapped():
 )
 def test_bad_records_name_the_field(record, field):
     with pytest.raises(Rejected) as info:
-        plan(record)
+        make_plan(record)
     assert field in info.value.field_errors
 
 
 def test_dates_get_an_offset():
-    assert plan(base(created_at="2021-06-01 09:30:00")).ticket["created_at"] == "2021-06-01T09:30:00+00:00"
-    assert plan(base(created_at="2021-06-01T09:30:00Z")).ticket["created_at"] == "2021-06-01T09:30:00+00:00"
+    assert make_plan(base(created_at="2021-06-01 09:30:00")).ticket["created_at"] == "2021-06-01T09:30:00+00:00"
+    assert make_plan(base(created_at="2021-06-01T09:30:00Z")).ticket["created_at"] == "2021-06-01T09:30:00+00:00"
 
 
 def test_csv_rows_nest_dotted_columns():
@@ -75,6 +76,6 @@ def test_csv_rows_nest_dotted_columns():
            "tags": "a, b", "message.attachments": "files/x.txt; files/y.png", "status": ""}
     record = from_csv_row(row)
     assert record["channel"] == {"id": "1"} and record["tags"] == ["a", "b"] and "status" not in record
-    p = plan(record)
+    p = make_plan(record)
     assert p.ticket["channel"] == {"id": 1} and [a.path for a in p.message.attachments] == ["files/x.txt", "files/y.png"]
     assert from_csv_row({"tags": '["x, y"]'})["tags"] == ["x, y"]

@@ -17,20 +17,13 @@ import orjson
 
 from helpspace_async.protocol import TICKET_STATUSES
 
+from ..errors import Rejected
+
 PUBLIC_TYPES = {"external", "widget", "forward"}
 TEAM_NAME_MAX = 14
 # Assumed, unverified against the real API (see README): a follow-up message may carry
 # `type: "internal"` for a private note, and `created_at`. Kept here, in one place.
 NOTE_TYPE = "internal"
-
-
-class Rejected(ValueError):
-    """A record that can't be sent; `field_errors` says which fields and why."""
-
-    def __init__(self, reason: str, field_errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field_errors = field_errors or {}
 
 
 @dataclass
@@ -81,6 +74,11 @@ def record_key(record: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
+def exported_key(ticket_id: Any) -> str:
+    """The journal key of a ticket from `helpspace export` (its id on the helpdesk it came from)."""
+    return record_key({"external_id": f"helpspace:{ticket_id}"})
+
+
 def iso_datetime(value: Any, field_name: str) -> str:
     """ISO 8601 with an offset; a value without one is taken as UTC."""
     try:
@@ -123,6 +121,16 @@ def _message(raw: dict[str, Any], where: str) -> Message:
     )
 
 
+def set_dotted(target: dict[str, Any], path: str, value: Any) -> None:
+    """`set_dotted(x, "a.b", v)` sets x["a"]["b"] = v, making the dicts on the way."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise Rejected(f"column {path} clashes with another column", {path: ["clash"]})
+    target[leaf] = value
+
+
 def from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     """Dotted CSV columns -> a nested record; empty cells are absent; JSON-looking lists parsed."""
     record: dict[str, Any] = {}
@@ -136,13 +144,7 @@ def from_csv_row(row: dict[str, str]) -> dict[str, Any]:
                 raise Rejected(f"column {column} is not a JSON list", {column: ["invalid JSON"]}) from None
         elif column == "tags":
             value = [t.strip() for t in value.split(",") if t.strip()]
-        target = record
-        *parents, leaf = column.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise Rejected(f"column {column} clashes with another column", {column: ["clash"]})
-        target[leaf] = value
+        set_dotted(record, column, value)
     if "messages" in record and isinstance(record["messages"], str):
         record["messages"] = orjson.loads(record["messages"])
     return record
@@ -158,13 +160,13 @@ def _int_id(obj: Any, where: str) -> dict[str, int] | None:
         raise Rejected(f"{where}.id must be a number, got {raw!r}", {f"{where}.id": ["must be an integer"]}) from None
 
 
-def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
+def make_plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
     """Check one record and turn it into a Plan, or raise Rejected."""
     if not isinstance(record, dict):
         raise Rejected("a record must be a JSON object")
     errors: dict[str, list[str]] = {}
     exported = "messages" in record or ("id" in record and "message" not in record)
-    key = record_key({"external_id": f"helpspace:{record['id']}"} if exported and "id" in record and not record.get("external_id") else record)
+    key = exported_key(record["id"]) if exported and "id" in record and not record.get("external_id") else record_key(record)
 
     subject = record.get("subject")
     if not isinstance(subject, str) or not subject.strip():
@@ -206,7 +208,7 @@ def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
         if not isinstance(raw_follow, list):
             raise Rejected("follow_ups must be a list of messages", {"follow_ups": ["must be a list"]})
         follow_ups = [_message(m, f"follow_ups.{i}") for i, m in enumerate(raw_follow)]
-        skipped = int(record.get("_skipped_notes") or 0)
+        skipped = 0
 
     channel = _int_id(record.get("channel"), "channel")
     if channel is None:
@@ -233,6 +235,5 @@ def plan(record: dict[str, Any], *, notify: bool = False) -> Plan:
         ticket["tags"] = tags
     if created:
         ticket["created_at"] = iso_datetime(created, "created_at")
-    flags = [str(f) for f in record.get("_flags") or []]
     return Plan(key=key, ticket=ticket, message=message, follow_ups=follow_ups, skipped_notes=skipped,
-                assignee_email=assignee_email, flags=flags)
+                assignee_email=assignee_email)

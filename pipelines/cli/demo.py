@@ -10,43 +10,50 @@ import argparse
 from pathlib import Path
 
 from helpspace_async import HelpSpaceClient
-from helpspace_async.testing import HelpSpaceServer
 
-from .cli import EXIT_OK, EXIT_REJECTS, _run, _say
-from .export import Exporter, ExportOptions
-from .importer import Importer, ImportOptions
-from .progress import summary
-from .records import record_key
-from .verify import compare_round_trip
+from ..export import Exporter, ExportOptions
+from ..import_.importer import Importer, ImportOptions
+from ..import_.records import exported_key
+from ..progress import summary
+from ..verify import compare_round_trip
+from .common import EXIT_OK, EXIT_REJECTS, run, say
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = sub.add_parser("demo", help="a round trip on the embedded server: export, import into an empty one, compare")
+    demo.add_argument("--dir", default="helpspace-demo", help="where the files go (default ./helpspace-demo)")
+    demo.add_argument("--tickets", type=int, default=200, help="tickets on the seeded server (default 200)")
+    demo.set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from helpspace_async.testing import HelpSpaceServer  # the command line alone imports the server
+
     folder = Path(args.dir)
 
     async def go() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         backup = folder / "tickets.jsonl.gz"
         async with HelpSpaceServer(tickets=args.tickets, seed=1) as source, HelpSpaceServer(tickets=0) as target:
-            _say(f"source helpdesk: {source.base_url} with {args.tickets} seeded tickets; empty target: {target.base_url}")
+            say(f"source helpdesk: {source.base_url} with {args.tickets} seeded tickets; empty target: {target.base_url}")
             async with HelpSpaceClient(**source.client_settings) as src:
                 result = await Exporter(src, ExportOptions(output=str(backup), with_messages=True, attachments="embed")).run()
-                _say("1. " + summary("exported", result.count, result.elapsed, src, f"→ {backup}"))
+                say("1. " + summary("exported", result.count, result.elapsed, src, f"→ {backup}"))
             async with HelpSpaceClient(**target.client_settings) as dst:
                 state = folder / "import.state.jsonl"
                 state.unlink(missing_ok=True)
                 importer = Importer(dst, ImportOptions(input=str(backup), state=str(state)))
                 done = await importer.run()
-                _say("2. " + summary("imported", done.created, done.elapsed, dst, done.line()))
+                say("2. " + summary("imported", done.created, done.elapsed, dst, done.line()))
                 assert importer.journal is not None
-                mapping = {tid: importer.journal.done[record_key({"external_id": f"helpspace:{tid}"})]
-                           for tid in source.store.live}
                 async with HelpSpaceClient(**source.client_settings) as src:
+                    mapping = {t["id"]: importer.journal.done[exported_key(t["id"])] async for t in src.tickets.iter()}
                     problems = await compare_round_trip(src, dst, mapping)
         if problems:
-            _say("3. round trip differs:\n   " + "\n   ".join(problems[:20]))
+            say("3. round trip differs:\n   " + "\n   ".join(problems[:20]))
             return EXIT_REJECTS
-        _say(f"3. compared {len(mapping)} tickets: subjects, senders, statuses, tags, created_at, bodies and "
+        say(f"3. compared {len(mapping)} tickets: subjects, senders, statuses, tags, created_at, bodies and "
              f"attachment bytes all equal.\nfiles: {backup}, {backup}.manifest.json, {state}")
         return EXIT_OK
 
-    return _run(go)
+    return run(go)

@@ -1,4 +1,4 @@
-"""Output files that appear only when complete.
+"""Files that appear only when complete: streamed outputs and small JSON state files.
 
 Rows go to `PATH.part`, handed to one writer thread whenever 1 MB has gathered (memory
 stays flat however fast rows come, and compressing and writing overlap the network);
@@ -15,7 +15,9 @@ import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import orjson
 
 WRITE_THROUGH = 1 << 20  # bytes gathered before they go to the file
 
@@ -148,3 +150,21 @@ def sha256_of(path: Path) -> str:
 def open_text_lines(path: Path) -> BinaryIO:
     """Open a possibly gzipped file for reading bytes (multi-member gzip included)."""
     return gzip.open(path, "rb") if path.name.endswith((".gz", ".gz.part")) else open(path, "rb")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to `path.tmp`, fsync, rename over `path`: a crash leaves the old or the new."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any | None:
+    """The stored JSON, or None when there is none."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None

@@ -21,9 +21,11 @@ from typing import Any
 
 from helpspace_async import HelpSpaceClient
 
-from . import checkpoint
-from .export import FAR_FUTURE, ExportConfigError, Exporter, ExportOptions, ExportResult, Segment
-from .formats import detect_format
+from ..errors import ExportConfigError
+from ..files import read_json, write_json_atomic
+from ..formats import detect_format
+from .exporter import Exporter, ExportOptions, ExportResult
+from .plan import FAR_FUTURE, Segment
 
 
 @dataclass
@@ -59,7 +61,7 @@ async def run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: 
         raise ExportConfigError("--keep must be at least 1")
     if options.output == "-":
         raise ExportConfigError("--since-last-run needs a file for --output (name it by date in the cron line)")
-    state = checkpoint.read(nightly.state) or {"version": 1, "runs": []}
+    state = read_json(nightly.state) or {"version": 1, "runs": []}
     fp = _fingerprint(options, detect_format(options.output, options.format))
     if state.get("fingerprint") not in (None, fp) and not nightly.full:
         raise ExportConfigError(f"{nightly.state} records runs with other options; use the same ones, or --full to start over")
@@ -83,7 +85,7 @@ async def run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: 
         "tickets": result.count,
     })
     removed = prune(state, nightly.keep) if nightly.keep else []
-    checkpoint.write_atomic(nightly.state, state)
+    write_json_atomic(nightly.state, state)
     return NightlyResult(result, "incremental" if since else "full", since.isoformat() if since else None, removed)
 
 

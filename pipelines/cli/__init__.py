@@ -1,0 +1,35 @@
+"""The `helpspace` command: parse, call a pipeline, print. Nothing else lives here.
+
+common.py (connection options, running, exit codes) · export.py · import_.py ·
+serve.py · demo.py: each adds its subcommand and runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import demo, export, import_, serve
+from .common import EXIT_API, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTS, EXIT_USAGE
+
+__all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTS", "EXIT_USAGE", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helpspace",
+        description="HelpSpace tickets in and out: complete exports, exactly-once imports, a local server to rehearse on.",
+        epilog="Exit codes: 0 done, 1 some records rejected, 2 usage/configuration, 3 API refused or retries ran out, 130 interrupted.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in (serve, export, import_, demo):
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    return int(args.handler(args))

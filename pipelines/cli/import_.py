@@ -1,0 +1,95 @@
+"""`helpspace import tickets`: parse options, run the importer, print the summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from helpspace_async.protocol import TICKET_STATUSES
+
+from ..errors import UsageError
+from ..import_.dry_run import DryRunClient
+from ..import_.importer import Importer, ImportOptions
+from ..progress import summary
+from .common import EXIT_OK, EXIT_REJECTS, client_from, connection_args, run, say
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    imp = sub.add_parser("import", help="import data").add_subparsers(dest="what", required=True)
+    it = imp.add_parser("tickets", help="import tickets from JSONL or CSV, exactly once")
+    it.add_argument("input", help="JSONL (.gz too) or CSV file")
+    it.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name")
+    it.add_argument("--state", help="journal of what was created (default: INPUT.state.jsonl)")
+    it.add_argument("--rejects", help="where rejected records go (default: INPUT.rejects.jsonl)")
+    it.add_argument("--attachments-dir", help="folder that attachment paths are relative to (default: INPUT's folder)")
+    it.add_argument("--dry-run", action="store_true", help="read, validate and encode everything; send nothing")
+    it.add_argument("--limit", type=int, help="import at most N records")
+    it.add_argument("--notify", action="store_true", help="let HelpSpace run rules, autoreplies and notifications")
+    it.add_argument("--no-create-tags", action="store_true", help="don't create missing tags (they will be dropped)")
+    src = it.add_argument_group("migrating from another helpdesk")
+    src.add_argument("--from", dest="source", choices=["zendesk", "freshdesk", "helpscout", "helpspace", "generic"],
+                     help="what made INPUT (default: detected from its first record, and said)")
+    src.add_argument("--source-tz", default="UTC", help="time zone of dates without an offset (Zendesk CSV), e.g. Europe/Berlin")
+    src.add_argument("--map", dest="map_path", metavar="MAPPING", help="--from generic: JSON/TOML file, target field <- source path")
+    src.add_argument("--status-map", metavar="FILE", help='JSON {"source status": "HelpSpace status"} overriding the built-in table')
+    src.add_argument("--include-notes", action="store_true", help="import private notes as internal messages (unverified API support)")
+    links = src.add_mutually_exclusive_group()
+    links.add_argument("--download-attachments", dest="keep_links", action="store_false", default=False,
+                       help="download attachments and inline images from the source now (default: its links expire)")
+    links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
+    src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]")
+    connection_args(it)
+    it.set_defaults(handler=cmd_import)
+
+
+
+
+def options_from(args: argparse.Namespace) -> ImportOptions:
+    status_map = {}
+    if args.status_map:
+        try:
+            status_map = {str(k).lower(): v for k, v in json.loads(Path(args.status_map).read_text()).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise UsageError(f"--status-map {args.status_map}: {exc}") from None
+        bad = sorted(set(status_map.values()) - set(TICKET_STATUSES))
+        if bad:
+            raise UsageError(f"--status-map: {', '.join(bad)} is not a HelpSpace status ({', '.join(TICKET_STATUSES)})")
+    try:
+        ZoneInfo(args.source_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--source-tz {args.source_tz!r} is not a known time zone (e.g. Europe/Berlin)") from None
+    return ImportOptions(
+        input=args.input, format=args.format, state=args.state, rejects=args.rejects,
+        attachments_dir=args.attachments_dir, dry_run=args.dry_run, limit=args.limit, notify=args.notify,
+        create_tags=not args.no_create_tags, progress=not args.no_progress, source=args.source,
+        source_tz=args.source_tz, map_path=args.map_path, status_map=status_map, include_notes=args.include_notes,
+        keep_links=args.keep_links, source_token=args.source_token or os.environ.get("HELPSPACE_SOURCE_TOKEN"),
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        options = options_from(args)
+        if options.dry_run:  # nothing is sent, so no credentials are needed
+            importer = Importer(DryRunClient(), options)
+            result = await importer.run()
+            say(f"dry run: {result.records:,} records read, {result.would_send:,} requests would be sent, "
+                f"{result.rejected:,} rejected" + (f" (see {importer.rejects_path})" if result.rejected else ""))
+            say(result.report())
+            return EXIT_REJECTS if result.rejected else EXIT_OK
+        async with client_from(args) as client:
+            importer = Importer(client, options)
+            if importer.summary.source_detected and importer.source != "helpspace":
+                say(f"detected source: {importer.source} (pass --from to choose)")
+            result = await importer.run()
+            say(summary("imported", result.created, result.elapsed, client, result.line(), noun="tickets"))
+        if result.rejected:
+            say(f"{result.rejected:,} records rejected: see {importer.rejects_path} (line numbers, reasons)")
+            return EXIT_REJECTS
+        say(f"journal: {importer.state_path} (rerun the same command to finish or check; nothing is created twice)")
+        return EXIT_OK
+
+    return run(go)

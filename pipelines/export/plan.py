@@ -1,0 +1,54 @@
+"""Which listings an export reads, and which pass comes next: pure decisions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from helpspace_async.protocol import date_range
+
+MAX_RECENT_PASSES = 4
+FAR_PAST, FAR_FUTURE = date(1970, 1, 1), date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One filtered listing: `stable` (old tickets), `recent` (re-read until still) or `whole`."""
+
+    kind: str
+    created_between: str | None
+    last_contact_between: str | None = None
+
+
+def plan_segments(created_between: str | None, today: date) -> list[Segment]:
+    """Split [the user's range] into stable (older than two days) and recent parts."""
+    start, end = FAR_PAST, FAR_FUTURE
+    if created_between:
+        first, _, last = date_range(created_between).partition("/")
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+    cut = today - timedelta(days=2)
+    segments = []
+    if start <= min(end, cut):
+        segments.append(Segment("stable", f"{start}/{min(end, cut)}"))
+    if max(start, cut - timedelta(days=1)) <= end:  # one day of overlap with "stable"
+        segments.append(Segment("recent", f"{max(start, cut - timedelta(days=1))}/{end}"))
+    return segments
+
+
+def ignores_date_filter(segments: list[Segment], total: int, in_recent: int | None) -> bool:
+    """The last days hold nearly every ticket: the server ignores `created-between`."""
+    return in_recent is not None and total >= 20 and len(segments) == 2 and in_recent > total * 0.9
+
+
+def next_pass(segment: Segment, pass_no: int, was_descending: bool, changed: bool) -> bool | None:
+    """None when the segment is complete; else whether the next pass reads downwards."""
+    if not changed:
+        return None
+    if segment.kind == "stable":
+        return None if was_descending else True
+    if segment.kind == "recent":
+        return False if pass_no + 1 < MAX_RECENT_PASSES else None
+    # whole: down once (catches what deletions skipped), then up until still
+    if pass_no == 0:
+        return True
+    return False if pass_no + 1 < MAX_RECENT_PASSES else None

@@ -1,0 +1,80 @@
+"""Where an export is, as a typed value written atomically and read back by --resume."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExportConfigError
+from ..files import read_json, write_json_atomic
+from .plan import Segment
+
+
+@dataclass
+class Position:
+    """The pass and page an export has reached."""
+
+    segment: int = 0
+    pass_no: int = 0  # 0: the concurrent scan; 1..: re-passes
+    page: int = 0  # ascending passes: last page written; descending: next page to read
+    descending: bool = False
+    totals: list[int] = field(default_factory=list)  # [lowest, highest] `total` seen this pass
+    resumed: bool = False  # not saved: set when a run continues from a checkpoint
+
+    def note_total(self, total: int) -> None:
+        self.totals = [min(self.totals[0], total), max(self.totals[1], total)] if self.totals else [total, total]
+
+    @property
+    def total_moved(self) -> bool:
+        return len(self.totals) == 2 and self.totals[0] != self.totals[1]
+
+
+@dataclass
+class Checkpoint:
+    """Everything a resumed run needs: the options it must match, the file offset, the position."""
+
+    fingerprint: dict[str, Any]
+    offset: int
+    count: int
+    position: Position
+    segments: list[Segment]
+    started_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "offset": self.offset,
+            "count": self.count,
+            "position": {k: v for k, v in asdict(self.position).items() if k != "resumed"},
+            "segments": [asdict(s) for s in self.segments],
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        return cls(
+            fingerprint=data["fingerprint"],
+            offset=data["offset"],
+            count=data.get("count", 0),
+            position=Position(**{**data["position"], "resumed": True}),
+            segments=[Segment(**s) for s in data["segments"]],
+            started_at=data["started_at"],
+        )
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, self.to_json())
+
+
+def load_checkpoint(path: Path, fingerprint: dict[str, Any]) -> Checkpoint | None:
+    """The saved checkpoint, None when there is none; refuses one of an export with other options."""
+    saved = read_json(path)
+    if saved is None:
+        return None
+    if saved.get("fingerprint") != fingerprint:
+        differ = sorted(k for k in fingerprint if saved.get("fingerprint", {}).get(k) != fingerprint[k])
+        raise ExportConfigError(
+            f"{path} belongs to an export with other options ({', '.join(differ)} differ). "
+            "Rerun with the same options, or delete the checkpoint to start over."
+        )
+    return Checkpoint.from_json(saved)

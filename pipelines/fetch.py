@@ -1,0 +1,79 @@
+"""Downloads from another helpdesk (attachments, inline images) during a migration.
+
+One aiohttp session for the whole import, the client's retry policy (tenacity), and
+the source's credentials sent only where they belong (see `credentials_for`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from helpspace_async import RetryPolicy
+from helpspace_async.errors import APIError, ConnectFailed, ServerError, TransportError
+
+DOWNLOAD_TIMEOUT = 120.0
+
+
+@dataclass
+class Downloaded:
+    data: bytes
+    mime_type: str
+
+
+class SourceFetcher:
+    """GETs files from the source helpdesk; use as `async with SourceFetcher(...) as fetch:`."""
+
+    def __init__(self, token: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+        self._token = token
+        self._retry = retry or RetryPolicy(max_attempts=3, backoff_initial=0.2, backoff_max=2.0, max_total=60)
+        self._session: aiohttp.ClientSession | None = None
+        self.downloaded = 0
+
+    def __repr__(self) -> str:
+        return "SourceFetcher(token='***')" if self._token else "SourceFetcher()"
+
+    async def __aenter__(self) -> SourceFetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def credentials_for(self, url: str) -> dict[str, str]:
+        """The headers that may go with a request to `url`."""
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    async def get(self, url: str) -> Downloaded:
+        """The file at `url`; our typed errors (APIError with the status, TransportError) on failure."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT))
+        headers = self.credentials_for(url)
+
+        async def attempt() -> Downloaded:
+            return await self._get_once(url, headers)
+
+        result = await self._retry.call("GET", attempt)
+        self.downloaded += 1
+        return result
+
+    async def _get_once(self, url: str, headers: dict[str, str]) -> Downloaded:
+        assert self._session is not None
+        try:
+            async with self._session.get(url, headers=headers) as resp:
+                if resp.status == 200:
+                    mime = resp.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+                    return Downloaded(await resp.read(), mime)
+                if resp.status >= 500 or resp.status == 429:  # worth another try (429 as a busy server)
+                    raise ServerError(f"HTTP {resp.status}", status=503 if resp.status == 429 else resp.status)
+                raise APIError(f"HTTP {resp.status}", status=resp.status)
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectFailed(type(exc).__name__) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise TransportError(type(exc).__name__) from None

@@ -1,0 +1,170 @@
+"""Import input -> rows to send or rejections, with line numbers, streamed.
+
+Reads JSONL (our exports, create bodies, other helpdesks' exports, Singer/Airbyte
+streams) and CSV (dotted columns, Zendesk's export); the source adapter, when there
+is one, maps each record. Nothing here sends anything.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import InputError, Rejected
+from ..formats import csv_format, detect_format, jsonl
+from ..sources import converter, detect, singer
+from ..sources.common import SourceContext, SourceRecord
+from .records import from_csv_row
+
+SINGER_DETECT_LINES = 500  # messages read to tell a tap's source from its stream names
+
+
+@dataclass(frozen=True)
+class Row:
+    """A record to plan and send."""
+
+    line: int
+    record: dict[str, Any]  # an import record (after the source adapter)
+    original: Any  # what the input said, for the rejects file
+    skipped_notes: int = 0
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record rejected while reading: it never becomes a request."""
+
+    line: int
+    reason: str
+    original: Any
+
+
+class RecordReader:
+    """The records of one input file, mapped by its source's adapter."""
+
+    def __init__(self, path: Path, *, fmt: str | None, source: str | None, context: SourceContext,
+                 limit: int | None = None) -> None:
+        if not path.is_file():
+            raise InputError(f"input file {path} not found")
+        self.path = path
+        self.format = detect_format(str(path), fmt)
+        self.limit = limit
+        self.context = context
+        self.source = source or self.detect_source()
+        self.source_detected = source is None
+        self._convert = converter(self.source, self.format)
+        self._singer: singer.SingerIndex | None = None
+
+    def detect_source(self) -> str:
+        """The source, from the first record that parses."""
+        if self.format == "csv":
+            for _, row in csv_format.read_rows(self.path):
+                return detect(row, "csv")
+            return "helpspace"
+        first: list[Any] = []
+        for _, raw in jsonl.read_lines(self.path):
+            try:
+                first.append(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                continue
+            if not singer.is_singer(first[0]):
+                return detect(first[0], "jsonl")
+            if len(first) >= SINGER_DETECT_LINES:
+                break
+        if first and singer.is_singer(first[0]):
+            return singer.detect(first) or "helpspace"
+        return "helpspace"
+
+    def index_streams(self) -> None:
+        """Singer/Airbyte output: index child streams and users so parents can be joined."""
+        if self.format != "jsonl" or self.source not in singer.STREAMS:
+            return
+        index: singer.SingerIndex | None = None
+        for _, raw in jsonl.read_lines(self.path):
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if index is None:
+                if not singer.is_singer(message):
+                    return
+                index = singer.SingerIndex(self.source)
+            if isinstance(message, dict):
+                index.add(message)
+        if index is not None:
+            index.finish_indexing()
+            self._singer = index
+            self.context.lookup_user = index.user
+
+    def close(self) -> None:
+        if self._singer is not None:
+            self._singer.close()
+            self._singer = None
+
+    def __iter__(self) -> Iterator[Row | Unreadable]:
+        items = self._csv() if self.format == "csv" else self._jsonl()
+        for count, item in enumerate(items):
+            if self.limit is not None and count >= self.limit:
+                return
+            yield item
+
+    def _csv(self) -> Iterator[Row | Unreadable]:
+        rows = csv_format.read_rows(self.path)
+        while True:
+            try:
+                line, row = next(rows)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error, ValueError) as exc:
+                # the csv module can't resynchronise after this; say where it stopped
+                yield Unreadable(-1, f"the CSV can't be read past this point: {exc}", None)
+                return
+            if None in row:
+                surplus = row.pop(None)  # type: ignore[call-overload]
+                yield Unreadable(line, "this row has more cells than the header has columns",
+                                 {**row, "(surplus cells)": surplus})
+                continue
+            yield self._row(line, row, csv_row=True)
+
+    def _jsonl(self) -> Iterator[Row | Unreadable]:
+        for line, raw in jsonl.read_lines(self.path):
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                yield Unreadable(line, f"not valid JSON ({exc})", raw.decode("utf-8", "replace")[:10_000])
+                continue
+            if self._singer is not None:
+                record = self._singer.parent(record) if isinstance(record, dict) else record
+                if record is None:
+                    continue  # schema, state, children and users: joined into their parents
+            yield self._row(line, record, csv_row=False)
+
+    def _row(self, line: int, raw: Any, *, csv_row: bool) -> Row | Unreadable:
+        try:
+            if self._convert is not None:
+                mapped = self._converted(raw)
+                return Row(line, mapped.record, raw, mapped.skipped_notes, mapped.flags)
+            if csv_row:
+                return Row(line, from_csv_row(raw), raw)
+            if not isinstance(raw, dict):
+                return Unreadable(line, "a record must be a JSON object", raw)
+            return Row(line, raw, raw)
+        except Rejected as exc:
+            return Unreadable(line, exc.reason, raw)
+
+    def _converted(self, raw: Any) -> SourceRecord:
+        """One source record mapped by the adapter; any failure is this record's rejection."""
+        assert self._convert is not None
+        if not isinstance(raw, dict):
+            raise Rejected("a record must be a JSON object")
+        try:
+            return self._convert(raw, self.context)
+        except Rejected:
+            raise
+        except Exception as exc:  # a shape the adapter did not expect
+            raise Rejected(f"not a {self.source} record this importer understands: {type(exc).__name__}: {exc}") from None
