@@ -125,12 +125,12 @@ def _scalar(value: Any) -> str:
 def date_range(value: str | tuple[date | str, date | str]) -> str:
     """`(d1, d2)` or `"d1/d2"` -> `"YYYY-MM-DD/YYYY-MM-DD"`, the API's between format."""
     if isinstance(value, str):
-        start, sep, end = value.partition("/")
+        first, sep, last = value.partition("/")
         if not sep:
             raise ValueError(f"a date range looks like 2024-01-01/2024-12-31, got {value!r}")
+        start_s, end_s = first, last
     else:
-        start, end = value
-    start_s, end_s = _scalar(start), _scalar(end)
+        start_s, end_s = _scalar(value[0]), _scalar(value[1])
     for d in (start_s, end_s):
         date.fromisoformat(d)  # raises ValueError with the offending text
     return f"{start_s}/{end_s}"
@@ -243,6 +243,8 @@ def parse_page(body: Any) -> tuple[list[dict[str, Any]], PageMeta | None]:
         raise BadResponse("a page must be a JSON object with a 'data' list")
     meta = body.get("meta")
     try:
+        if not isinstance(meta, dict):
+            raise TypeError("no meta object")
         parsed = PageMeta(
             current_page=int(meta["current_page"]),
             last_page=int(meta["last_page"]),
@@ -258,7 +260,8 @@ def unwrap_object(body: Any) -> dict[str, Any]:
     """`{"data": {...}}` -> the object."""
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise BadResponse("expected a JSON object with a 'data' object")
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def decode_json(raw: bytes) -> Any:

@@ -94,8 +94,9 @@ class RetryPolicy:
             return backoff(state)
 
         def before_sleep(state: RetryCallState) -> None:
-            if on_retry and state.outcome is not None:
-                on_retry(state.outcome.exception())
+            failure = state.outcome.exception() if state.outcome is not None else None
+            if on_retry and failure is not None:
+                on_retry(failure)
 
         return AsyncRetrying(
             retry=retry_if_exception(lambda e: is_retryable(method, e)),

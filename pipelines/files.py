@@ -15,7 +15,7 @@ import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import orjson
 
@@ -147,9 +147,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def open_text_lines(path: Path) -> BinaryIO:
+def open_text_lines(path: Path) -> IO[bytes]:
     """Open a possibly gzipped file for reading bytes (multi-member gzip included)."""
-    return gzip.open(path, "rb") if path.name.endswith((".gz", ".gz.part")) else open(path, "rb")
+    if path.name.endswith((".gz", ".gz.part")):
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile reads bytes like any IO
+    return open(path, "rb")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -22,3 +22,6 @@ def read_http_sample(path: Path) -> tuple[int, dict[str, str], bytes]:
     status = int(lines[0].split()[1])
     headers = dict(line.split(": ", 1) for line in lines[1:])
     return status, headers, body.strip()
+
+
+pytest_plugins = ["pytester"]

@@ -45,9 +45,11 @@ class Realism:
     fault_rate: float = 0.0  # share of requests answered 5xx or dropped
     drop_after_create: float = 0.0  # share of creates committed, then the connection dropped
     churn: int = 0  # tickets created and deleted per listing request
+    bad_page_every: int = 0  # every Nth GET is answered 200 with a proxy's HTML page (deterministic)
     seed: int = 1
     rng: random.Random = field(init=False)
-    stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "faults": 0, "drops_after_create": 0})
+    stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "faults": 0, "drops_after_create": 0,
+                                                            "html_200": 0})
     _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     windows: list[dict[str, float]] = field(default_factory=list)  # every rate window: start, allowed
 
@@ -97,6 +99,8 @@ class Realism:
 
     def maybe_fault(self, request: web.Request) -> web.Response | None:
         """Before any work: a dropped connection, a 5xx, or (reads) a 200 that is an HTML page."""
+        if self.bad_page_every and request.method == "GET" and self.stats["requests"] % self.bad_page_every == 0:
+            return self._html_200()
         if not self.fault_rate or self.rng.random() >= self.fault_rate:
             return None
         self.stats["faults"] += 1
@@ -104,9 +108,13 @@ class Realism:
         if kind < 0.4:
             drop_connection(request)
         if kind > 0.8 and request.method == "GET":
-            return web.Response(status=200, text="<html><body>Down for maintenance</body></html>", content_type="text/html")
+            return self._html_200()
         status = 503 if request.method == "POST" else self.rng.choice([500, 502, 503, 504])
         return web.Response(status=status, text="<html><body><h1>Server Error</h1></body></html>", content_type="text/html")
+
+    def _html_200(self) -> web.Response:
+        self.stats["html_200"] += 1
+        return web.Response(status=200, text="<html><body>Down for maintenance</body></html>", content_type="text/html")
 
     def should_drop_after_create(self) -> bool:
         hit = bool(self.drop_after_create) and self.rng.random() < self.drop_after_create

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..client import HelpSpaceClient
 from .app import build_app
 from .realism import Realism
 from .store import Store
@@ -54,6 +55,10 @@ class HelpSpaceServer:
         """Keyword arguments for `HelpSpaceClient(**server.client_settings)`."""
         return {"base_url": self.base_url, "token": self.token, "client_id": self.client_id}
 
+    def client(self, **options: Any) -> HelpSpaceClient:
+        """A client pointed at this server with its credentials (open it with `async with`)."""
+        return HelpSpaceClient(self.base_url, self.token, self.client_id, **options)
+
     def ticket_count(self) -> int:
         """Tickets that exist now (not deleted)."""
         return len(self.store.live)
@@ -69,9 +74,7 @@ class HelpSpaceServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:

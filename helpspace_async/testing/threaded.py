@@ -31,7 +31,7 @@ class HandlerThread:
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             await site.start()
-            return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+            return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
         return asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
 

@@ -14,7 +14,7 @@ from ..progress import summary
 from .common import EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = sub.add_parser("export", help="export data").add_subparsers(dest="what", required=True)
     et = export.add_parser("tickets", help="export tickets to JSONL or CSV (complete, resumable)")
     et.add_argument("--output", "-o", help="file (.jsonl, .csv, optionally .gz; .parquet) or - for JSONL on stdout")

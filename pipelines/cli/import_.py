@@ -17,7 +17,7 @@ from ..progress import summary
 from .common import EXIT_OK, EXIT_REJECTS, client_from, connection_args, run, say
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="what", required=True)
     it = imp.add_parser("tickets", help="import tickets from JSONL or CSV, exactly once")
     it.add_argument("input", help="JSONL (.gz too) or CSV file")

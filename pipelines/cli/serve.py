@@ -11,7 +11,7 @@ import asyncio
 from .common import EXIT_INTERRUPTED, EXIT_OK, run, say
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the embedded HelpSpace-compatible server on 127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="port (0 = a free one, printed)")
     serve.add_argument("--tickets", type=int, default=1000, help="seeded tickets (default 1000)")

@@ -40,7 +40,9 @@ class Writer(Protocol):
     """Where exported tickets go."""
 
     resumable: bool  # a .part and an offset let a later run continue it
-    partitions: dict[str, int]  # Hive partitions and their row counts (Parquet only)
+
+    @property
+    def partitions(self) -> dict[str, int]: ...  # Hive partitions and their row counts (Parquet only)
 
     def write(self, tickets: list[dict[str, Any]]) -> None: ...
 
@@ -56,12 +58,14 @@ class Writer(Protocol):
 class RowWriter:
     """JSONL or CSV rows, appended to an atomic `.part` file (or stdout)."""
 
-    partitions: dict[str, int] = {}
-
     def __init__(self, sink: PartFile | StdoutFile, encode: Callable[[list[dict[str, Any]]], bytes]) -> None:
         self._sink = sink
         self._encode = encode
         self.resumable = isinstance(sink, PartFile)
+
+    @property
+    def partitions(self) -> dict[str, int]:
+        return {}
 
     @property
     def part(self) -> Path:

@@ -68,7 +68,7 @@ def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], frozenset[s
 def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) -> list[str]:
     """The row of one ticket, in `columns()` order."""
     steps, known = _plan(with_messages)
-    row = []
+    row: list[str] = []
     append = row.append
     get = ticket.get
     for head, tail, text in steps:

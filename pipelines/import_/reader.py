@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputError, Rejected
+from ..errors import InputError, Rejected, UsageError
 from ..formats import csv_format, detect_format, jsonl
 from ..sources import converter, detect, singer
 from ..sources.common import SourceContext, SourceRecord
@@ -52,7 +52,10 @@ class RecordReader:
         if not path.is_file():
             raise InputError(f"input file {path} not found")
         self.path = path
-        self.format = detect_format(str(path), fmt)
+        try:
+            self.format = detect_format(str(path), fmt)
+        except UsageError as exc:
+            raise InputError(str(exc)) from None
         self.limit = limit
         self.context = context
         self.source = source or self.detect_source()

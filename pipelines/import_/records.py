@@ -134,16 +134,17 @@ def set_dotted(target: dict[str, Any], path: str, value: Any) -> None:
 def from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     """Dotted CSV columns -> a nested record; empty cells are absent; JSON-looking lists parsed."""
     record: dict[str, Any] = {}
-    for column, value in row.items():
-        if column is None or value is None or value == "":
+    for column, cell in row.items():
+        if column is None or cell is None or cell == "":
             continue
+        value: Any = cell
         if column in ("tags", "message.attachments") and value.lstrip().startswith("["):
             try:
                 value = orjson.loads(value)
             except orjson.JSONDecodeError:
                 raise Rejected(f"column {column} is not a JSON list", {column: ["invalid JSON"]}) from None
         elif column == "tags":
-            value = [t.strip() for t in value.split(",") if t.strip()]
+            value = [t.strip() for t in cell.split(",") if t.strip()]
         set_dotted(record, column, value)
     if "messages" in record and isinstance(record["messages"], str):
         record["messages"] = orjson.loads(record["messages"])
@@ -153,7 +154,7 @@ def from_csv_row(row: dict[str, str]) -> dict[str, Any]:
 def _int_id(obj: Any, where: str) -> dict[str, int] | None:
     if obj in (None, "", {}):
         return None
-    raw = obj.get("id") if isinstance(obj, dict) else obj
+    raw: Any = obj.get("id") if isinstance(obj, dict) else obj
     try:
         return {"id": int(raw)}
     except (TypeError, ValueError):

@@ -121,6 +121,11 @@ def field_tags(fields: Any) -> list[str]:
     return tags
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is an object, else an empty one: sources leave out or null what they like."""
+    return value if isinstance(value, dict) else {}
+
+
 def team(name: Any) -> dict[str, str] | None:
     """A source group as a HelpSpace team (names are cut to the API's 14 characters)."""
     return {"name": str(name)[:TEAM_NAME_MAX]} if name else None

@@ -9,6 +9,7 @@ from .common import (
     PLACEHOLDER,
     SourceContext,
     SourceRecord,
+    as_dict,
     field_tags,
     follow_ups,
     footer,
@@ -36,9 +37,9 @@ def _attachments(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
-    requester = t.get("requester") if isinstance(t.get("requester"), dict) else {}
+    requester = as_dict(t.get("requester"))
     if t.get("spam"):
-        mapped, extra = "spam", []
+        mapped, extra = "spam", list[str]()
     else:
         mapped, extra = status(t.get("status"), STATUSES, ctx, "freshdesk")
         if mapped == "open" and t.get("is_escalated") and "escalated" in ctx.status_map:
@@ -54,8 +55,8 @@ def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
         message=lambda c: {"body": _body(c.get("body") or c.get("body_text")),
                            "created_at": to_iso(c.get("created_at"), ctx, "conversations.created_at"),
                            "attachments": _attachments(c)})
-    group = t.get("group") if isinstance(t.get("group"), dict) else {}
-    responder = t.get("responder") if isinstance(t.get("responder"), dict) else {}
+    group = as_dict(t.get("group"))
+    responder = as_dict(t.get("responder"))
     return SourceRecord({
         "external_id": f"freshdesk:{t.get('id')}",
         "subject": t.get("subject") or f"Freshdesk #{t.get('id')}",

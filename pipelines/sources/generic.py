@@ -27,7 +27,7 @@ def load_mapping(path: str) -> dict[str, Any]:
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith(".toml"):
         try:
-            import tomllib
+            import tomllib  # type: ignore[import-not-found,unused-ignore]  # Python 3.11+
         except ImportError:
             raise InputError("a TOML mapping needs Python 3.11 or later; write it as JSON") from None
         mapping = tomllib.loads(text)

@@ -8,6 +8,7 @@ from .common import (
     PLACEHOLDER,
     SourceContext,
     SourceRecord,
+    as_dict,
     dig,
     field_tags,
     follow_ups,
@@ -35,7 +36,7 @@ def _attachments(thread: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
-    customer = _get(c, "primaryCustomer") or {}
+    customer = as_dict(_get(c, "primaryCustomer"))
     threads = dig(c, "_embedded.threads") or c.get("threads") or []
     threads = sorted((t for t in threads if isinstance(t, dict)), key=lambda t: _get(t, "createdAt") or "")  # API lists newest first
     public = [t for t in threads if t.get("type") in PUBLIC]
@@ -48,7 +49,7 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     mapped, extra = status(c.get("status"), STATUSES, ctx, "helpscout")
     tags = [t.get("tag") if isinstance(t, dict) else t for t in c.get("tags") or []] + extra
     tags += field_tags(_get(c, "customFields"))
-    assignee = c.get("assignee") if isinstance(c.get("assignee"), dict) else {}
+    assignee = as_dict(c.get("assignee"))
     name = " ".join(x for x in (customer.get("first"), customer.get("last")) if x) or None
     return SourceRecord({
         "external_id": f"helpscout:{c.get('id')}",

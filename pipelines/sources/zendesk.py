@@ -9,6 +9,8 @@ from .common import (
     PLACEHOLDER,
     SourceContext,
     SourceRecord,
+    as_dict,
+    dig,
     field_tags,
     follow_ups,
     footer,
@@ -35,10 +37,10 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     t = raw["ticket"] if set(raw) == {"ticket"} else raw
     if t.get("status") == "deleted":
         raise Rejected("deleted in Zendesk: skipped")
-    requester = t.get("requester") if isinstance(t.get("requester"), dict) else {}
+    requester = as_dict(t.get("requester"))
     if not requester and t.get("requester_id") is not None and ctx.lookup_user:
-        requester = ctx.lookup_user(t["requester_id"]) or {}
-    source_from = ((t.get("via") or {}).get("source") or {}).get("from") or {}
+        requester = as_dict(ctx.lookup_user(t["requester_id"]))
+    source_from = as_dict(dig(t, "via.source.from"))
     email = requester.get("email") or source_from.get("address")
     comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
     public = [c for c in comments if c.get("public", True)]
@@ -63,10 +65,10 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     tags += [f"priority-{tag_safe(t['priority'])}"] if t.get("priority") else []
     tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
     tags += field_tags(t.get("custom_fields"))
-    group = t.get("group") if isinstance(t.get("group"), dict) else {}
-    assignee = t.get("assignee") if isinstance(t.get("assignee"), dict) else {}
+    group = as_dict(t.get("group"))
+    assignee = as_dict(t.get("assignee"))
     if not assignee and t.get("assignee_id") is not None and ctx.lookup_user:
-        assignee = ctx.lookup_user(t["assignee_id"]) or {}
+        assignee = as_dict(ctx.lookup_user(t["assignee_id"]))
     return SourceRecord({
         "external_id": f"zendesk:{t.get('id')}",
         "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",

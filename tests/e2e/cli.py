@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,17 @@ def run(args: list[str], server: HelpSpaceServer | None = None, *, timeout: floa
 
 def start(args: list[str], server: HelpSpaceServer) -> subprocess.Popen:
     return subprocess.Popen(command() + args, env=cli_env(server), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 60, what: str = "progress") -> None:
+    """Wait for observable progress (not for a fixed time), so a slow machine only makes a test slower."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(0.02)
+
+
+def served(server: HelpSpaceServer, requests: int) -> Callable[[], bool]:
+    """True once the server has answered at least `requests` requests."""
+    return lambda: server.realism.stats["requests"] >= requests

@@ -8,7 +8,6 @@ import gzip
 import io
 import json
 import signal
-import time
 from pathlib import Path
 
 import orjson
@@ -16,7 +15,7 @@ import pytest
 
 from helpspace_async.testing import ServerThread
 from tests.conftest import SECRET
-from tests.e2e.cli import run, start
+from tests.e2e.cli import run, start, wait_until
 
 
 def newest_first(server) -> list[dict]:
@@ -173,7 +172,7 @@ def test_interrupt_then_resume_gives_the_same_tickets(tmp_path, sig):
         out = tmp_path / "r.jsonl.gz"
         args = ["export", "tickets", "-o", str(out), "--concurrency", "1", "--per-page", "20"]
         proc = start(args, server)
-        time.sleep(1.5)
+        wait_until((tmp_path / "r.jsonl.gz.checkpoint.json").exists, what="checkpoint")
         proc.send_signal(sig)
         proc.wait(timeout=30)
         assert not out.exists(), "an interrupted export must not look whole"
@@ -186,3 +185,21 @@ def test_interrupt_then_resume_gives_the_same_tickets(tmp_path, sig):
         assert done.returncode == 0, done.stderr.decode()
         ids = ids_in(out)
         assert len(ids) == len(set(ids)) and set(ids) == set(range(1, 2001))
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_guarded_unless_asked(tmp_path):
+    subjects = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "plain"]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(orjson.dumps({"subject": s, "channel": {"id": 1}, "from_contact": {"email": "a@b.example"},
+                                           "message": {"body": "<p>x</p>"}}) + b"\n" for s in subjects))
+    with ServerThread(tickets=0) as server:
+        assert run(["import", "tickets", str(src)], server).returncode == 0
+        guarded, raw = tmp_path / "g.csv", tmp_path / "r.csv"
+        assert run(["export", "tickets", "-o", str(guarded)], server).returncode == 0
+        assert run(["export", "tickets", "-o", str(raw), "--no-formula-guard"], server).returncode == 0
+
+    def subjects_in(path):
+        return sorted(r["subject"] for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+
+    assert subjects_in(guarded) == sorted("'" + s if s[0] in "=+-@" else s for s in subjects)
+    assert subjects_in(raw) == sorted(subjects)

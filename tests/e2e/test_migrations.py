@@ -100,7 +100,8 @@ def test_zendesk_json_export(tmp_path):
 def test_zendesk_notes_when_asked(tmp_path):
     with FakeFileHost() as host, ServerThread() as server:
         src = sample(tmp_path, "zendesk.jsonl", host)
-        run(["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--include-notes", "--limit", "1"], server)
+        done = run(["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--include-notes", "--limit", "1"], server)
+        assert done.returncode == 0, done.stderr.decode()
         fire = tickets(server)["Printer on fire"]
         bodies = [(m["type"], m["body"]) for m in messages(server, fire)[1:]]
         assert bodies == [("internal", "<p>Internal: customer is VIP.</p>"), ("external", "<p>We are on it.</p>")]
@@ -198,6 +199,7 @@ def test_zendesk_tap_output_with_separate_streams_is_joined(tmp_path):
         assert [m["body"].split("\n")[0] for m in messages(server, one)] == ["<p>First message of one</p>", "<p>Reply from agent</p>"]
         assert found["Tap ticket two"]["status"] == "closed"
         again = run(["import", "tickets", str(src)], server)
+        assert again.returncode == 0, again.stderr.decode()
         assert b"created 0" in again.stderr and b"already done 2" in again.stderr
 
 

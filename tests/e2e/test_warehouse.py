@@ -96,7 +96,10 @@ def test_impossible_combinations_exit_2(seeded, tmp_path, args):
 
 
 def ids_of(path: Path) -> set[int]:
-    return {orjson.loads(x)["id"] for x in path.read_bytes().splitlines()}
+    """The ids in an export; a duplicate fails the test (a set would hide it)."""
+    ids = [orjson.loads(x)["id"] for x in path.read_bytes().splitlines()]
+    assert len(ids) == len(set(ids)), f"duplicate ids in {path.name}"
+    return set(ids)
 
 
 def test_nightly_incremental_runs_and_retention(tmp_path):

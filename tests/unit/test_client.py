@@ -43,6 +43,16 @@ async def test_a_503_is_retried_then_succeeds():
             assert hs.stats.retries == 1 and hs.stats.requests == 2
 
 
+async def test_a_200_that_is_an_html_page_is_read_again():
+    """A proxy's maintenance page with status 200 is not a page of tickets: try again, don't stop."""
+    with aioresponses() as m:
+        m.get(TICKETS, status=200, body="<html><body>Down for maintenance</body></html>", content_type="text/html")
+        m.get(TICKETS, payload=PAGE)
+        async with client() as hs:
+            page = await hs.tickets.page(1)
+            assert [t["id"] for t in page.items] == [1] and hs.stats.retries == 1
+
+
 async def test_gives_up_with_our_typed_error_not_retryerror():
     with aioresponses() as m:
         for _ in range(4):

@@ -1,0 +1,91 @@
+"""Each source adapter on its sample export: what every ticket becomes, without a server."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import orjson
+import pytest
+
+from pipelines.errors import Rejected
+from pipelines.import_.records import NOTE_TYPE, make_plan
+from pipelines.sources import freshdesk, generic, helpscout, zendesk
+from pipelines.sources.common import SourceContext, team
+from tests.conftest import SAMPLES
+
+
+def lines(name):
+    return [orjson.loads(line) for line in (SAMPLES / "sources" / name).read_bytes().splitlines() if line.strip()]
+
+
+def test_zendesk_json_export():
+    first = lines("zendesk.jsonl")[0]
+    out = zendesk.convert(first, SourceContext())
+    r = out.record
+    assert r["external_id"] == "zendesk:1001" and r["status"] == "waiting" and "zendesk-hold" in r["tags"]
+    assert {"priority-high", "type-incident", "hardware"} <= set(r["tags"])
+    assert r["from_contact"] == {"email": "zoe@customer.example", "name": "Zoë Müller"}
+    assert r["team"] == {"name": "Second Level S"} and r["assignee"] == {"email": "ada@helpdesk.example"}
+    assert r["message"]["body"].endswith("<p><small>Imported from Zendesk #1001</small></p>")
+    plan = make_plan(r)  # what the adapter makes is a valid import record
+    assert plan.key == "ext:zendesk:1001"
+
+
+def test_zendesk_notes_are_counted_unless_included():
+    first = lines("zendesk.jsonl")[0]
+    quiet, loud = zendesk.convert(first, SourceContext()), zendesk.convert(first, SourceContext(include_notes=True))
+    notes = sum(1 for c in first.get("comments", []) if not c.get("public", True))
+    assert quiet.skipped_notes == notes and loud.skipped_notes == 0
+    assert sum(1 for m in loud.record["follow_ups"] if m["type"] == NOTE_TYPE) == notes
+
+
+def test_zendesk_deleted_tickets_are_rejected_with_the_reason():
+    with pytest.raises(Rejected, match="deleted"):
+        zendesk.convert({"id": 5, "status": "deleted", "subject": "x"}, SourceContext())
+
+
+def test_zendesk_csv_reads_dates_in_the_source_time_zone():
+    with open(SAMPLES / "sources" / "zendesk.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    berlin = zendesk.convert_csv(rows[1], SourceContext(source_tz="Europe/Berlin")).record
+    assert berlin["created_at"] == "2021-07-01T10:00:00+00:00"  # 12:00 in Berlin's summer time
+    first = zendesk.convert_csv(rows[0], SourceContext())
+    assert first.flags == ["placeholder body (Zendesk CSV has no comments)"]
+    assert first.record["team"] == {"name": "Billing"} and "priority-urgent" in first.record["tags"]
+
+
+def test_freshdesk_numbers_become_statuses_and_tags():
+    first = lines("freshdesk.jsonl")[0]
+    r = freshdesk.convert(first, SourceContext()).record
+    assert r["external_id"] == "freshdesk:3001" and r["status"] == "open"
+    assert {"priority-high", "via-email", "type-incident", "login"} <= set(r["tags"])
+    assert 'src="https://attachment.freshdesk.com/inline' in r["message"]["body"]  # cid: prefix dropped
+    assert freshdesk.convert({**first, "spam": True}, SourceContext()).record["status"] == "spam"
+
+
+def test_help_scout_threads_are_put_in_order_and_line_items_dropped():
+    first = lines("helpscout.jsonl")[0]
+    out = helpscout.convert(first, SourceContext())
+    r = out.record
+    assert r["status"] == "waiting" and r["from_contact"] == {"email": "jose@customer.example", "name": "José Ñúñez"}
+    assert "<p>Where is my order?</p>" in r["message"]["body"]
+    assert r["message"]["attachments"] == [{"name": "receipt.txt", "mime_type": "text/plain",
+                                            "data": "aGVscCBzY291dCBmaWxlIGJ5dGVz"}]
+    assert [m["body"] for m in r["follow_ups"]] == ["<p>It is on its way.</p>"] and out.skipped_notes == 1
+    tap = helpscout.convert(lines("helpscout.jsonl")[1], SourceContext()).record
+    assert tap["from_contact"]["email"] == "tap@customer.example" and tap["status"] == "closed"
+
+
+def test_generic_mapping_follows_its_file():
+    mapping = generic.load_mapping(str(SAMPLES / "sources" / "generic-mapping.json"))
+    ctx = SourceContext(mapping=mapping)
+    one, two = (generic.convert(r, ctx).record for r in lines("generic.jsonl")[:2])
+    spec = json.loads((SAMPLES / "sources" / "generic-mapping.json").read_text())["fields"]
+    assert one["from_contact"]["email"] == "gen@customer.example"  # lowercase transform
+    assert one["tags"] == ["alpha", "beta"] and one["status"] == spec["status"]["lookup"]["done"]
+    assert one["created_at"].startswith("2024-05-06T07:08:09") and two["created_at"].startswith("2024-05-31")
+
+
+def test_team_names_are_cut_to_the_api_limit():
+    assert team("Second Level Support") == {"name": "Second Level S"} and team("") is None
