@@ -19,11 +19,23 @@ import aiohttp
 import orjson
 
 from . import protocol
-from .errors import AmbiguousCreate, APIError, ConfigurationError, ConnectFailed, TransportError
+from .errors import (
+    AmbiguousCreate,
+    APIError,
+    ConfigurationError,
+    ConnectFailed,
+    HelpSpaceError,
+    RedirectRefused,
+    ResponseTooLarge,
+    TransportError,
+    redact,
+    redact_error,
+)
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 
 logger = logging.getLogger("helpspace_async")
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # one decoded API answer; a page of 50 tickets is ~50 KB
 
 
 @dataclass
@@ -67,6 +79,7 @@ class HelpSpaceClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         rate_limiter: RateLimiter | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         token = _env("HELPSPACE_TOKEN", token)
         client_id = _env("HELPSPACE_CLIENT_ID", client_id)
@@ -83,6 +96,7 @@ class HelpSpaceClient:
         self.__token = token
         self.concurrency = concurrency
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self.retry = retry or RetryPolicy()
         self.limiter = rate_limiter or RateLimiter()
         self.stats = ClientStats()
@@ -97,6 +111,10 @@ class HelpSpaceClient:
 
     def __repr__(self) -> str:
         return f"HelpSpaceClient(base_url={self.base_url!r}, client_id={self.client_id!r}, token='***')"
+
+    def redact(self, value: Any) -> Any:
+        """`value` with this client's token and client id replaced by `***` (for text a server sent)."""
+        return redact(value, (self.__token, self.client_id))
 
     def messages(self, ticket_id: int) -> Any:
         """The messages of one ticket."""
@@ -134,11 +152,15 @@ class HelpSpaceClient:
         params: Mapping[str, Any] | str | None = None,
         json: Any = None,
         sink: IO[bytes] | None = None,
+        max_bytes: int | None = None,
     ) -> Any:
         """Send one API call with retries and pacing; return its decoded JSON.
 
         `params` is a mapping (arrays become `key[]`) or an already encoded query string.
-        With `sink`, a successful body is streamed into it instead (for downloads).
+        With `sink`, a successful body is streamed into it instead (for downloads), up to
+        `max_bytes` if given; other answers are read up to `max_response_bytes`.
+        Credentials go only to the API's own origin: a URL elsewhere (an attachment on a
+        CDN) is fetched without them, and never over plain http to a remote host.
         """
         method = method.upper()
         url = protocol.absolute_url(self.base_url, path)
@@ -146,15 +168,29 @@ class HelpSpaceClient:
         if query:
             url += ("&" if "?" in url else "?") + query
         body = orjson.dumps(json) if json is not None else None
-        headers = protocol.build_headers(self.__token, self.client_id, with_body=body is not None)
+        credentials = protocol.same_origin(url, self.base_url)
+        if not credentials:
+            protocol.check_fetch_url(url)
         shown_path = path if path.startswith("/") else "/" + path.split("/", 3)[-1]
+        limit = max_bytes if sink is not None else self.max_response_bytes
 
         async def attempt() -> Any:
-            if sink is not None:
-                sink.seek(0)
-                sink.truncate()
-            raw = await self._paced_send(method, url, shown_path, headers, body, sink)
-            if sink is not None and raw.status < 400:
+            target, with_credentials = url, credentials
+            for _ in range(protocol.MAX_REDIRECTS + 1):
+                if sink is not None:
+                    sink.seek(0)
+                    sink.truncate()
+                headers = self._headers(with_credentials, body is not None)
+                raw = await self._paced_send(method, target, shown_path, headers, body, sink, limit)
+                location = protocol.header(raw.headers, "Location")
+                if raw.status not in protocol.REDIRECTS or not location:
+                    break
+                target, with_credentials = protocol.redirect_target(
+                    target, location, self.base_url, method=method, download=sink is not None
+                )
+            else:
+                raise RedirectRefused(f"{method} {shown_path}: more than {protocol.MAX_REDIRECTS} redirects")
+            if sink is not None and raw.status < 300:
                 return None
             return protocol.decode_response(
                 raw.status, raw.headers, raw.body, method=method, path=shown_path, now=time.time()
@@ -166,9 +202,16 @@ class HelpSpaceClient:
 
         try:
             return await self.retry.call(method, attempt, on_retry)
-        except (APIError, TransportError):
-            self.stats.errors += 1
+        except HelpSpaceError as exc:
+            if isinstance(exc, (APIError, TransportError)):
+                self.stats.errors += 1
+            redact_error(exc, (self.__token, self.client_id))  # in place: the same error, its text cleaned
             raise
+
+    def _headers(self, with_credentials: bool, with_body: bool) -> dict[str, str]:
+        if with_credentials:
+            return protocol.build_headers(self.__token, self.client_id, with_body=with_body)
+        return protocol.build_headers(None, None, with_body=with_body)
 
     async def _paced_send(
         self,
@@ -178,6 +221,7 @@ class HelpSpaceClient:
         headers: dict[str, str],
         body: bytes | None,
         sink: IO[bytes] | None,
+        limit: int | None,
     ) -> RawResponse:
         if self._session is None or self._slots is None:
             raise ConfigurationError("the client is not open: use `async with HelpSpaceClient(...)`")
@@ -185,7 +229,7 @@ class HelpSpaceClient:
             seq = await self.limiter.acquire()
             raw: RawResponse | None = None
             try:
-                raw = await self._send(method, url, path, headers, body, sink)
+                raw = await self._send(method, url, path, headers, body, sink, limit)
             finally:
                 info = protocol.parse_rate_limit(raw.headers, time.time()) if raw else None
                 await self.limiter.release(seq, info, status=raw.status if raw else None)
@@ -203,18 +247,28 @@ class HelpSpaceClient:
         headers: dict[str, str],
         body: bytes | None,
         sink: IO[bytes] | None = None,
+        limit: int | None = None,
     ) -> RawResponse:
-        """The only place that touches aiohttp: send, read, and map failures to our errors."""
+        """The only place that touches aiohttp: send, read (bounded), and map failures to our errors."""
         assert self._session is not None
         try:
-            async with self._session.request(method, url, headers=headers, data=body) as resp:
-                if sink is not None and resp.status < 400:
-                    async for chunk in resp.content.iter_chunked(1 << 16):
-                        sink.write(chunk)
-                    data = b""
-                else:
-                    data = await resp.read()
-                return RawResponse(resp.status, resp.headers, data)
+            async with self._session.request(method, url, headers=headers, data=body, allow_redirects=False) as resp:
+                into = sink if sink is not None and 200 <= resp.status < 300 else None
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_any():  # decompressed; counted before it is kept
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise ResponseTooLarge(
+                            f"{method} {path}: the answer is over {limit / 2**20:.0f} MB (after decompression), "
+                            "more than this client accepts (--max-response-mb / --max-embed-mb)",
+                            limit=limit,
+                        )
+                    if into is not None:
+                        into.write(chunk)
+                    else:
+                        chunks.append(chunk)
+                return RawResponse(resp.status, resp.headers, b"".join(chunks))
         except aiohttp.ClientSSLError as exc:
             raise ConfigurationError(
                 f"TLS verification failed for {path}: {type(exc).__name__}. Verification stays on; "

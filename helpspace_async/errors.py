@@ -12,10 +12,16 @@
     │   ├── RateLimited             429: `retry_after` seconds until the budget is back;
     │   │                           `final` when the wait is longer than we accept
     │   └── ServerError             5xx
-    └── BadResponse                 2xx whose body is not what the API documents
+    ├── BadResponse                 2xx whose body is not what the API documents
+    └── ServerMisbehaved            answers we refuse to follow; never retried
+        ├── RedirectRefused         a redirect to another origin (credentials stay home)
+        ├── UnsafeURL               a URL from the server that would go over plain http to a remote host
+        ├── ResponseTooLarge        a body larger than the limit set for it (checked while reading)
+        └── ListingRunaway          pages that never end, or repeat the same items
 
 Errors carry the method and path of the request, never its headers, so the token
-cannot leak through `str()`, `repr()` or a log line.
+cannot leak through `str()`, `repr()` or a log line; text the server sent (a message,
+a body, field errors) has the token and client id replaced by `***` before it is raised.
 """
 
 from __future__ import annotations
@@ -126,3 +132,58 @@ class BadResponse(HelpSpaceError):
         self.method = method
         self.path = path
         self.status = status
+
+
+class ServerMisbehaved(HelpSpaceError):
+    """The server sent something we refuse to follow (see the subclasses). Not retried:
+    the same answer would come again. Progress is saved; the message names the problem."""
+
+
+class RedirectRefused(ServerMisbehaved):
+    """An API call was redirected to another origin; credentials go only to HELPSPACE_BASE_URL."""
+
+
+class UnsafeURL(ServerMisbehaved):
+    """A URL the server sent would be fetched over plain http from a remote host."""
+
+
+class ResponseTooLarge(ServerMisbehaved):
+    """A response body grew past `limit` bytes (after decompression) while it was read."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ListingRunaway(ServerMisbehaved):
+    """A listing that never ends: `last_page` far beyond `total`, or the same page again and again."""
+
+
+MIN_SECRET = 4  # shorter "secrets" (test values like "t") would garble every message
+
+
+def redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` (text, or JSON-like data) with every secret replaced by `***`."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if len(secret) >= MIN_SECRET:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def redact_error(exc: HelpSpaceError, secrets: tuple[str, ...]) -> HelpSpaceError:
+    """The same error with server-provided text redacted (message, body, field errors)."""
+    if not isinstance(exc, (APIError, BadResponse)):
+        return exc  # our own words: nothing a server sent
+    exc.args = tuple(redact(a, secrets) for a in exc.args)
+    if isinstance(exc, APIError):
+        exc.message = redact(exc.message, secrets)
+        exc.body = redact(exc.body, secrets)
+    if isinstance(exc, ValidationError):
+        exc.field_errors = redact(exc.field_errors, secrets)
+    return exc

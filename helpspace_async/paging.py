@@ -3,6 +3,10 @@
 Fetch page 1 to learn `last_page`, then keep a sliding window of page requests in
 flight and hand pages out strictly in order. At most `window` pages are held at once,
 whatever the size of the listing.
+
+The server is trusted only as far as its answers agree with each other: an empty page
+ends a listing; a `last_page` far beyond what `total` needs is cut to what it needs;
+the same page of ids over and over ends the run with ListingRunaway, not a loop.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ListingRunaway
 from .protocol import PageMeta
+
+REPEATS_ALLOWED = 3  # pages in a row with nothing new before a listing counts as runaway
+SLACK_PAGES = 2  # pages past what `total` needs that we still read (tickets created meanwhile)
 
 
 @dataclass
@@ -41,10 +49,13 @@ async def ordered_pages(
     """
     first = await fetch(start)
     yield first
-    last = first.meta.last_page if first.meta else start
+    if not first.items:
+        return
+    last = believable_last_page(first.meta, per_page) if first.meta else start
     pending: deque[asyncio.Task[Page]] = deque()
     next_number = start + 1
     previous = first
+    repeats = 0
     try:
         while True:
             while next_number <= last and len(pending) < window:
@@ -56,8 +67,16 @@ async def ordered_pages(
                 last = next_number  # the "last" page was full and more are said to exist
                 continue
             page = await pending.popleft()
-            if page.meta and page.meta.last_page > last:
-                last = page.meta.last_page
+            if not page.items:
+                return  # an empty page ends a listing, whatever meta says
+            repeats = repeats + 1 if _same_ids(page, previous) else 0
+            if repeats >= REPEATS_ALLOWED:
+                raise ListingRunaway(
+                    f"the server sent the same {len(page.items)} items for {repeats + 1} pages in a row "
+                    f"(up to page {page.number}): its paging is broken, so the listing would never end"
+                )
+            if page.meta:
+                last = max(last, believable_last_page(page.meta, per_page))
             previous = page
             yield page
     finally:
@@ -65,6 +84,16 @@ async def ordered_pages(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def believable_last_page(meta: PageMeta, per_page: int) -> int:
+    """`last_page`, unless it is far beyond what `total` needs: then what `total` needs."""
+    needed = max(1, -(-meta.total // max(1, per_page)))
+    return min(meta.last_page, needed + SLACK_PAGES)
+
+
+def _same_ids(page: Page, previous: Page) -> bool:
+    return [item.get("id") for item in page.items] == [item.get("id") for item in previous.items]
 
 
 def _may_continue(last_read: Page, per_page: int, *, read: int) -> bool:

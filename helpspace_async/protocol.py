@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import orjson
 
@@ -23,7 +23,9 @@ from .errors import (
     ConfigurationError,
     NotFound,
     RateLimited,
+    RedirectRefused,
     ServerError,
+    UnsafeURL,
     ValidationError,
 )
 
@@ -79,14 +81,57 @@ def check_base_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def build_headers(token: str, client_id: str, *, with_body: bool = False) -> dict[str, str]:
-    """The two documented auth headers, plus JSON content negotiation."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Hs-Client-Id": client_id,
-        "Accept": "application/json",
-        "Accept-Encoding": "gzip, deflate",
-    }
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the default port filled in: what "same origin" compares."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Whether `url` is on the API's own origin: the only place credentials may go."""
+    return origin(url) == origin(base_url)
+
+
+def check_fetch_url(url: str) -> None:
+    """Refuse a server-provided URL that would be fetched over plain http from a remote host."""
+    scheme, host, _ = origin(url)
+    if scheme not in ("http", "https") or not host:
+        raise UnsafeURL(f"refusing to fetch {url[:200]!r}: not an http(s) URL")
+    if scheme == "http" and not is_loopback_host(host):
+        raise UnsafeURL(f"refusing to fetch {url[:200]!r}: plain http:// to a remote host")
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+def redirect_target(current: str, location: str, base_url: str, *, method: str, download: bool) -> tuple[str, bool]:
+    """Where a redirect leads and whether credentials may go along.
+
+    On the API's origin: followed with credentials. Elsewhere: a file download (a CDN,
+    a pre-signed bucket URL) is followed without them; an API call is refused, so
+    neither the token nor the client id ever leaves for an origin we weren't given.
+    """
+    target = urljoin(current, location)
+    if same_origin(target, base_url):
+        return target, True
+    if download and method == "GET":
+        check_fetch_url(target)
+        return target, False
+    raise RedirectRefused(
+        f"{method} {urlsplit(current).path} was redirected to another origin ({origin(target)[1]}); "
+        "credentials are sent only to HELPSPACE_BASE_URL. If the API really moved, set HELPSPACE_BASE_URL to it."
+    )
+
+
+def build_headers(token: str | None, client_id: str | None, *, with_body: bool = False) -> dict[str, str]:
+    """The two documented auth headers (None: a request to another origin, without them),
+    plus JSON content negotiation."""
+    headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+    if token is not None and client_id is not None:
+        headers = {"Authorization": f"Bearer {token}", "Hs-Client-Id": client_id, **headers}
     if with_body:
         headers["Content-Type"] = "application/json; charset=utf-8"
     return headers
@@ -329,6 +374,15 @@ def decode_response(
             path=path,
             status=status,
         ) from exc
+
+
+def created_id(body: Any, *, method: str, path: str) -> int:
+    """The id of what a create made; a 2xx without one is not proof of anything."""
+    created = unwrap_object(body)
+    value = created.get("id")
+    if type(value) is not int:
+        raise BadResponse(f"{method} {path}: the answer has no numeric id", method=method, path=path, status=201)
+    return value
 
 
 def absolute_url(base_url: str, url_or_path: str) -> str:

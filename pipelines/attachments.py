@@ -15,11 +15,21 @@ MAX_ATTACHMENTS_BYTES = 5 * 1024 * 1024
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-def safe_name(name: str, fallback: str = "file") -> str:
-    """A file name that can't escape a folder or upset a file system."""
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; room left for an id prefix and .part
+
+
+def safe_name(name: str, fallback: str = "file", *, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A file name that can't escape a folder or upset a file system (cut by bytes, keeping the extension)."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
     name = re.sub(r"[\x00-\x1f<>:\"|?*]", "_", name).strip(" .")
-    return name[:150] or fallback
+    if len(name.encode("utf-8")) > max_bytes:
+        stem, dot, ext = name.rpartition(".")
+        ext = dot + ext if dot and 0 < len(ext.encode("utf-8")) <= 16 else ""
+        stem = name[: len(name) - len(ext)] if ext else name
+        budget = max_bytes - len(ext.encode("utf-8"))
+        stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
+        name = stem + ext
+    return name or fallback
 
 
 def resolve_inside(base: Path, relative: str) -> Path:

@@ -4,12 +4,15 @@
     ├── UsageError                  options or input that can't work; nothing was sent (exit 2)
     │   ├── ExportConfigError       an export that can't start as asked
     │   └── InputError              an import input that can't be read at all
-    ├── ServerMisbehaved            the server's answers make no sense (exit 3, progress saved)
+    ├── RunStopped                  the run can't go on; progress is saved (exit 3)
+    │   ├── AttachmentTooLarge      an attachment too big to embed: use --attachments DIR
+    │   └── CreateUnconfirmed       creates answered without proof, and lookups find nothing
     ├── UnsafePath                  a path that would lead outside the folder it must stay in
     └── Rejected                    one record can't be sent; it goes to the rejects file
 
-The command line maps classes to exit codes; anything else (a bare ValueError) is a
-bug and ends with a traceback.
+A server that misbehaves raises the client's `ServerMisbehaved` (exit 3). The command
+line maps classes to exit codes; anything else (a bare ValueError) is a bug and ends
+with a traceback.
 """
 
 from __future__ import annotations
@@ -31,11 +34,17 @@ class InputError(UsageError):
     """The import input can't be read at all (missing file, unknown format, bad mapping)."""
 
 
-class ServerMisbehaved(PipelineError):
-    """The server's answers make no sense (a listing that never ends, ids that aren't ids).
+class RunStopped(PipelineError):
+    """The run can't go on; what it did is saved (checkpoint or journal). Exit code 3."""
 
-    The run stops with exit 3 and its progress saved; the message names the problem.
-    """
+
+class AttachmentTooLarge(RunStopped):
+    """An attachment over the embed limit: the message says to use --attachments DIR."""
+
+
+class CreateUnconfirmed(RunStopped):
+    """Creates keep being answered without proof and lookups find nothing; the journal keeps
+    the intents, and a rerun of the same command looks them up again."""
 
 
 class UnsafePath(PipelineError):

@@ -1,7 +1,9 @@
 """Downloads from another helpdesk (attachments, inline images) during a migration.
 
 One aiohttp session for the whole import, the client's retry policy (tenacity), and
-the source's credentials sent only where they belong (see `credentials_for`).
+the source's credentials sent only where they belong: to the source helpdesk's own
+hosts (its known domains, or the hosts of --source-url), never over plain http to a
+remote host, and never to an image host that a migrated message body happens to name.
 """
 
 from __future__ import annotations
@@ -13,8 +15,37 @@ import aiohttp
 
 from helpspace_async import RetryPolicy
 from helpspace_async.errors import APIError, ConnectFailed, ServerError, TransportError
+from helpspace_async.protocol import is_loopback_host, origin
 
 DOWNLOAD_TIMEOUT = 120.0
+SOURCE_HOSTS: dict[str, tuple[str, ...]] = {  # where each helpdesk serves its files (and wants its token)
+    "zendesk": ("*.zendesk.com", "*.zdusercontent.com"),
+    "freshdesk": ("*.freshdesk.com", "*.freshworks.com"),
+    "helpscout": ("api.helpscout.net", "*.helpscout.net"),
+}
+
+
+def host_pattern(url_or_host: str) -> str:
+    """`https://acme.zendesk.com/...` -> `acme.zendesk.com`; a port is kept when it isn't the default."""
+    if "://" not in url_or_host:
+        return url_or_host.lower()
+    scheme, host, port = origin(url_or_host)
+    default = 443 if scheme == "https" else 80
+    return host if port == default else f"{host}:{port}"
+
+
+def credentials_allowed(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether the source's credentials may go with a request to `url`."""
+    scheme, host, port = origin(url)
+    if scheme != "https" and not (scheme == "http" and is_loopback_host(host)):
+        return False
+    for pattern in hosts:
+        name, _, want_port = pattern.partition(":")
+        if want_port and int(want_port) != port:
+            continue
+        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
+            return True
+    return False
 
 
 @dataclass
@@ -26,8 +57,9 @@ class Downloaded:
 class SourceFetcher:
     """GETs files from the source helpdesk; use as `async with SourceFetcher(...) as fetch:`."""
 
-    def __init__(self, token: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, token: str | None = None, *, hosts: tuple[str, ...] = (), retry: RetryPolicy | None = None) -> None:
         self._token = token
+        self.hosts = hosts
         self._retry = retry or RetryPolicy(max_attempts=3, backoff_initial=0.2, backoff_max=2.0, max_total=60)
         self._session: aiohttp.ClientSession | None = None
         self.downloaded = 0
@@ -47,8 +79,10 @@ class SourceFetcher:
             self._session = None
 
     def credentials_for(self, url: str) -> dict[str, str]:
-        """The headers that may go with a request to `url`."""
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        """The headers that may go with a request to `url`: the token only to the source's hosts."""
+        if self._token and credentials_allowed(url, self.hosts):
+            return {"Authorization": f"Bearer {self._token}"}
+        return {}
 
     async def get(self, url: str) -> Downloaded:
         """The file at `url`; our typed errors (APIError with the status, TransportError) on failure."""

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import protocol
+from ..errors import AmbiguousCreate, BadResponse
 from ..paging import Page, ordered_pages
 
 if TYPE_CHECKING:
@@ -38,6 +39,19 @@ class Listing:
         return ordered_pages(
             fetch, per_page=per_page, start=start_page, window=window or self._client.concurrency * 2
         )
+
+    async def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a new object; a 2xx that doesn't name what it made is an AmbiguousCreate.
+
+        The server answered, so it probably acted: the caller must look before sending again.
+        """
+        try:
+            answer = await self._client.request("POST", self._path, json=body)
+            protocol.created_id(answer, method="POST", path=self._path)
+        except BadResponse as exc:
+            raise AmbiguousCreate(f"{exc}; it may have been created: look it up before sending again",
+                                  method="POST", path=self._path, body=body) from None
+        return protocol.unwrap_object(answer)
 
     async def _items(self, pages: AsyncIterator[Page]) -> AsyncIterator[dict[str, Any]]:
         async for page in pages:

@@ -32,4 +32,5 @@ class Messages(Listing):
         return self._items(self.pages(additional_types=additional_types, per_page=per_page))
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return protocol.unwrap_object(await self._client.request("POST", self._path, json=body))
+        """Add a message; a lost or senseless answer is an AmbiguousCreate (look before resending)."""
+        return await self._create(body)

@@ -42,7 +42,7 @@ class Tickets(Listing):
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a ticket with its first message. Never retried blindly: see AmbiguousCreate."""
-        return protocol.unwrap_object(await self._client.request("POST", self._path, json=body))
+        return await self._create(body)
 
     async def update(self, ticket_id: int, fields: dict[str, Any]) -> dict[str, Any]:
         """Change fields; note that `tags` replaces the whole tag list."""

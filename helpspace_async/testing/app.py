@@ -10,6 +10,8 @@ import orjson
 from aiohttp import web
 
 from . import seed as seeding
+from .hostile import Hostility
+from .hostile import middleware as hostile_middleware
 from .realism import Realism, drop_connection
 from .store import Store, now_iso
 from .validation import check_body, check_create, decode_attachments
@@ -345,9 +347,11 @@ async def list_teams(request: web.Request) -> web.Response:
     return _json(_envelope(request, seeding.TEAMS, len(seeding.TEAMS), 1, 50))
 
 
-def build_app(store: Store, realism: Realism, *, token: str, client_id: str) -> web.Application:
+def build_app(store: Store, realism: Realism, *, token: str, client_id: str,
+              hostile: Hostility | None = None) -> web.Application:
     """The aiohttp application; bodies up to 20 MB (5 MB body + 5 MB attachments in base64)."""
-    app = web.Application(middlewares=[realism_middleware], client_max_size=20 * 1024 * 1024)
+    middlewares = ([hostile_middleware(hostile)] if hostile else []) + [realism_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=20 * 1024 * 1024)
     app[STORE], app[REALISM], app[CREDENTIALS] = store, realism, (token, client_id)
     r = app.router
     r.add_get("/api/v1/tickets", list_tickets)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..client import HelpSpaceClient
 from .app import build_app
+from .hostile import Hostility
 from .realism import Realism
 from .store import Store
 
@@ -35,6 +36,7 @@ class HelpSpaceServer:
         client_id: str = DEMO_CLIENT_ID,
         host: str = "127.0.0.1",
         port: int = 0,
+        hostile: Hostility | None = None,
         **realism: Any,
     ) -> None:
         known = {f.name for f in fields(Realism) if f.init}
@@ -43,6 +45,7 @@ class HelpSpaceServer:
             raise TypeError(f"unknown server options: {', '.join(sorted(unknown))}")
         self.store = Store(tickets=tickets, seed=seed, db_path=db)
         self.realism = Realism(seed=seed, **realism)
+        self.hostile = hostile
         self.token, self.client_id, self.host, self.port = token, client_id, host, port
         self._runner: web.AppRunner | None = None
 
@@ -69,7 +72,7 @@ class HelpSpaceServer:
         return {"HELPSPACE_BASE_URL": self.base_url, "HELPSPACE_TOKEN": self.token, "HELPSPACE_CLIENT_ID": self.client_id}
 
     async def start(self) -> HelpSpaceServer:
-        app = build_app(self.store, self.realism, token=self.token, client_id=self.client_id)
+        app = build_app(self.store, self.realism, token=self.token, client_id=self.client_id, hostile=self.hostile)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -24,19 +25,28 @@ from helpspace_async import (
     HelpSpaceClient,
     RateLimiter,
     RetryPolicy,
+    ServerMisbehaved,
     TransportError,
 )
+from helpspace_async.errors import redact
 from helpspace_async.protocol import DEFAULT_BASE_URL
 
-from ..errors import ServerMisbehaved, UsageError
+from ..errors import RunStopped, UsageError
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-RERUN = "run the same command again (export: add --resume)"
+RERUN_EXPORT = "run the same command again with --resume"
+RERUN_IMPORT = "run the same command again (the journal makes sure nothing is created twice)"
+_secrets: set[str] = set()  # every credential this process knows: never printed
+
+
+def keep_secret(*values: str | None) -> None:
+    """Register credentials so that `say` never prints them, whatever a server echoed."""
+    _secrets.update(v for v in values if v)
 
 
 def say(message: str) -> None:
-    """A line for the user, on stderr (stdout may carry an export)."""
-    print(message, file=sys.stderr, flush=True)
+    """A line for the user, on stderr (stdout may carry an export); credentials become `***`."""
+    print(redact(message, tuple(_secrets)), file=sys.stderr, flush=True)
 
 
 def connection_args(p: argparse.ArgumentParser) -> None:
@@ -49,6 +59,8 @@ def connection_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-wait", type=float, default=900, help="longest rate-limit pause to accept, seconds (default 900)")
     g.add_argument("--timeout", type=float, default=30, help="seconds for one request before it counts as failed (default 30)")
     g.add_argument("--retries", type=int, default=8, help="attempts per request before giving up with exit 3 (default 8)")
+    g.add_argument("--max-response-mb", type=float, default=64, metavar="MB",
+                   help="largest API answer accepted, after decompression (default 64)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar (it is also off when stderr is not a terminal)")
     g.add_argument("-v", "--verbose", action="store_true", help="log each retry to stderr")
 
@@ -58,12 +70,18 @@ def client_from(args: argparse.Namespace) -> HelpSpaceClient:
     """The client the connection options describe."""
     limiter = RateLimiter(max_limit=args.max_rate, max_wait=args.max_wait)
     retry = RetryPolicy(max_attempts=max(1, args.retries))
-    return HelpSpaceClient(args.base_url, args.token, args.client_id, concurrency=args.concurrency,
-                           rate_limiter=limiter, retry=retry, timeout=args.timeout)
+    client = HelpSpaceClient(args.base_url, args.token, args.client_id, concurrency=args.concurrency,
+                             rate_limiter=limiter, retry=retry, timeout=args.timeout,
+                             max_response_bytes=int(args.max_response_mb * 2**20))
+    keep_secret(args.token or os.environ.get("HELPSPACE_TOKEN"), client.client_id)
+    return client
 
 
-def run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run a pipeline and map its errors to exit codes; SIGTERM is treated like Ctrl-C."""
+def run(coro_factory: Callable[[], Coroutine[Any, Any, int]], *, rerun: str = RERUN_EXPORT) -> int:
+    """Run a pipeline and map its errors to exit codes; SIGTERM is treated like Ctrl-C.
+
+    `rerun` tells the user how to finish after an interruption or a failure.
+    """
 
     async def main() -> int:
         task = asyncio.current_task()
@@ -78,7 +96,7 @@ def run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
     try:
         return asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        say(f"interrupted: progress is saved; {RERUN} to finish")
+        say(f"interrupted: progress is saved; {rerun} to finish")
         return EXIT_INTERRUPTED
     except (ConfigurationError, UsageError) as exc:
         say(f"error: {exc}")
@@ -87,8 +105,11 @@ def run(coro_factory: Callable[[], Coroutine[Any, Any, int]]) -> int:
         say(f"error: the API refused: {exc}")
         return EXIT_API
     except ServerMisbehaved as exc:
-        say(f"error: {exc}\nprogress is saved; when the server is fixed, {RERUN}")
+        say(f"error: the server misbehaved: {exc}\nprogress is saved; when the server is fixed, {rerun}")
+        return EXIT_API
+    except RunStopped as exc:
+        say(f"error: {exc}\nprogress is saved")
         return EXIT_API
     except (APIError, TransportError, BadResponse) as exc:
-        say(f"error: {exc}\nretries ran out; progress is saved: {RERUN}")
+        say(f"error: {exc}\nretries ran out; progress is saved: {rerun}")
         return EXIT_API

@@ -11,7 +11,7 @@ from helpspace_async.protocol import TICKET_STATUSES
 from ..export import Exporter, ExportOptions
 from ..export.nightly import NightlyOptions, run_nightly
 from ..progress import summary
-from .common import EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
+from .common import EXIT_API, EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     et.add_argument("--created-between", metavar="YYYY-MM-DD/YYYY-MM-DD")
     et.add_argument("--with-messages", action="store_true", help="add each ticket's messages (all types)")
     et.add_argument("--attachments", metavar="embed|DIR", help="with --with-messages: base64 in the file, or files saved in DIR")
+    et.add_argument("--max-embed-mb", type=float, default=25, metavar="MB",
+                    help="with --attachments embed: largest attachment held in the file (default 25)")
     et.add_argument("--resume", action="store_true", help="continue an interrupted export from its checkpoint")
     et.add_argument("--no-formula-guard", action="store_true", help="CSV: don't prefix cells starting with = + - @ with '")
     et.add_argument("--partition-by", choices=["created_date", "status"], help="Parquet: Hive-style folders under --output")
@@ -57,7 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         output=args.output, format=args.format, per_page=args.per_page, status=args.status, tags=args.tag,
         subject=args.subject, created_between=args.created_between, with_messages=args.with_messages,
         attachments=args.attachments, resume=args.resume, formula_guard=not args.no_formula_guard,
-        progress=not args.no_progress, partition_by=args.partition_by,
+        progress=not args.no_progress, partition_by=args.partition_by, embed_limit=int(args.max_embed_mb * 2**20),
     )
 
     async def go() -> int:
@@ -73,7 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             say(summary("exported", result.count, result.elapsed, client, f"{passes} → {where}"))
             if result.manifest:
                 say(f"manifest: {result.manifest}")
-        return EXIT_OK
+        return _report_problems(result.problems)
 
     return run(go)
 
@@ -85,4 +87,16 @@ async def _nightly(client: HelpSpaceClient, options: ExportOptions, args: argpar
     say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.path}"))
     for path in done.removed:
         say(f"removed old export: {path}")
-    return EXIT_OK
+    return _report_problems(done.export.problems)
+
+
+def _report_problems(problems: list[str]) -> int:
+    """What the server sent that could not be saved: said, and exit 3 (the manifest lists them all)."""
+    if not problems:
+        return EXIT_OK
+    for problem in problems[:20]:
+        say(f"problem: {problem}")
+    more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+    say(f"error: the export is written but incomplete: {len(problems)} item(s) the server sent could not be saved "
+        f"safely{more}; the manifest lists them")
+    return EXIT_API

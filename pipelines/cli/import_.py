@@ -14,7 +14,16 @@ from ..errors import UsageError
 from ..import_.dry_run import DryRunClient
 from ..import_.importer import Importer, ImportOptions
 from ..progress import summary
-from .common import EXIT_OK, EXIT_REJECTS, client_from, connection_args, run, say
+from .common import (
+    EXIT_OK,
+    EXIT_REJECTS,
+    RERUN_IMPORT,
+    client_from,
+    connection_args,
+    keep_secret,
+    run,
+    say,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +49,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     links.add_argument("--download-attachments", dest="keep_links", action="store_false", default=False,
                        help="download attachments and inline images from the source now (default: its links expire)")
     links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
-    src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]")
+    src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]; "
+                     "sent only to the source's own hosts")
+    src.add_argument("--source-url", action="append", default=[], metavar="URL",
+                     help="the source helpdesk's address (repeatable): its host may receive --source-token, "
+                          "besides the source's known domains (e.g. *.zendesk.com)")
     connection_args(it)
     it.set_defaults(handler=cmd_import)
 
@@ -61,12 +74,14 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         ZoneInfo(args.source_tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"--source-tz {args.source_tz!r} is not a known time zone (e.g. Europe/Berlin)") from None
+    source_token = args.source_token or os.environ.get("HELPSPACE_SOURCE_TOKEN")
+    keep_secret(source_token)
     return ImportOptions(
         input=args.input, format=args.format, state=args.state, rejects=args.rejects,
         attachments_dir=args.attachments_dir, dry_run=args.dry_run, limit=args.limit, notify=args.notify,
         create_tags=not args.no_create_tags, progress=not args.no_progress, source=args.source,
         source_tz=args.source_tz, map_path=args.map_path, status_map=status_map, include_notes=args.include_notes,
-        keep_links=args.keep_links, source_token=args.source_token or os.environ.get("HELPSPACE_SOURCE_TOKEN"),
+        keep_links=args.keep_links, source_token=source_token, source_urls=args.source_url,
     )
 
 
@@ -92,4 +107,4 @@ def cmd_import(args: argparse.Namespace) -> int:
         say(f"journal: {importer.state_path} (rerun the same command to finish or check; nothing is created twice)")
         return EXIT_OK
 
-    return run(go)
+    return run(go, rerun=RERUN_IMPORT)

@@ -1,4 +1,10 @@
-"""What `--with-messages` and `--attachments` add to a ticket before it is written."""
+"""What `--with-messages` and `--attachments` add to a ticket before it is written.
+
+Nothing the server sends names a file unchecked: attachment ids must be numbers, names
+are cut by bytes, the path is checked to stay inside DIR before anything is written,
+and an attachment listed twice in a ticket is saved once. What can't be saved is
+reported (and the run ends with exit 3), never silently dropped.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +12,68 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from helpspace_async import HelpSpaceClient
+from helpspace_async import HelpSpaceClient, ResponseTooLarge, UnsafeURL
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
-from ..attachments import b64, safe_name
+from ..attachments import b64, resolve_inside, safe_name
+from ..errors import AttachmentTooLarge, UnsafePath
+
+EMBED_LIMIT = 25 * 1024 * 1024  # one embedded attachment; HelpSpace takes 5 MB a message
 
 
 class Enricher:
     """Adds each ticket's messages (all types) and, if asked, its attachments."""
 
-    def __init__(self, client: HelpSpaceClient, *, attachments: str | None, output: Path) -> None:
+    def __init__(self, client: HelpSpaceClient, *, attachments: str | None, output: Path,
+                 embed_limit: int = EMBED_LIMIT) -> None:
         self.client = client
         self.embed = attachments == "embed"
         self.folder = None if attachments in (None, "embed") else Path(attachments)
         self.output = output
+        self.embed_limit = embed_limit
+        self.problems: list[str] = []
 
     async def add_messages(self, ticket: dict[str, Any]) -> None:
         messages = [m async for m in self.client.messages(ticket["id"]).iter(additional_types=ALL_ADDITIONAL_TYPES)]
         if self.embed or self.folder is not None:
-            await asyncio.gather(*(self._attachment(ticket["id"], a) for m in messages for a in m.get("attachments") or []))
+            saved: dict[int, asyncio.Future[str]] = {}  # attachment id -> its path: listed twice, saved once
+            await asyncio.gather(*(self._attachment(ticket["id"], a, saved)
+                                   for m in messages for a in m.get("attachments") or []))
         ticket["messages"] = messages
 
-    async def _attachment(self, ticket_id: int, attachment: dict[str, Any]) -> None:
-        source = attachment.get("url") or attachment["id"]
-        if self.folder is None:
-            attachment["data"] = b64(await self.client.media.download(source))  # type: ignore[arg-type]
-            return
-        relative = Path(str(ticket_id)) / f"{attachment['id']}-{safe_name(str(attachment.get('name') or 'file'))}"
-        target = self.folder / relative
+    async def _attachment(self, ticket_id: int, attachment: dict[str, Any], saved: dict[int, asyncio.Future[str]]) -> None:
+        att_id = attachment.get("id")
+        if type(att_id) is not int:
+            return self._skip(ticket_id, attachment, f"its id {str(att_id)[:80]!r} is not a number")
+        source = attachment.get("url") or att_id
+        try:
+            if self.folder is None:
+                attachment["data"] = b64(await self.client.media.read(source, max_bytes=self.embed_limit))
+                return None
+            if att_id not in saved:
+                saved[att_id] = asyncio.ensure_future(self._save(ticket_id, att_id, attachment, source))
+            attachment["path"] = await saved[att_id]
+        except (UnsafeURL, UnsafePath) as exc:
+            self._skip(ticket_id, attachment, str(exc))
+        except ResponseTooLarge:
+            raise AttachmentTooLarge(
+                f"ticket {ticket_id}: attachment {str(attachment.get('name'))[:100]!r} is over "
+                f"{self.embed_limit / 2**20:.0f} MB, too big to embed in the file. Save attachments as files with "
+                "--attachments DIR (streamed to disk, no size limit), or raise --max-embed-mb; then --resume."
+            ) from None
+        return None
+
+    async def _save(self, ticket_id: int, att_id: int, attachment: dict[str, Any], source: str | int) -> str:
+        assert self.folder is not None
+        name = f"{att_id}-{safe_name(str(attachment.get('name') or 'file'))}"
+        target = resolve_inside(self.folder, f"{ticket_id}/{name}")  # checked before anything is written
         target.parent.mkdir(parents=True, exist_ok=True)
-        await self.client.media.download(source, target)
-        attachment["path"] = self._relative_to_output(target)
+        await self.client.media.save(source, target)
+        return self._relative_to_output(target)
+
+    def _skip(self, ticket_id: int, attachment: dict[str, Any], reason: str) -> None:
+        attachment["skipped"] = reason
+        self.problems.append(f"ticket {ticket_id}: attachment {str(attachment.get('name'))[:100]!r} not saved: {reason}")
 
     def _relative_to_output(self, target: Path) -> str:
         """Relative to the output's folder when possible, so import finds it by default."""

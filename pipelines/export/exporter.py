@@ -40,7 +40,7 @@ from ..errors import ExportConfigError
 from ..files import write_json_atomic
 from ..formats import Writer, detect_format, open_writer, read_ids
 from ..progress import Progress
-from .enrich import Enricher
+from .enrich import EMBED_LIMIT, Enricher
 from .plan import Segment, ignores_date_filter, next_pass, plan_segments
 from .state import Checkpoint, Position, load_checkpoint
 
@@ -65,6 +65,7 @@ class ExportOptions:
     progress: bool = True
     partition_by: str | None = None  # Parquet only: "created_date" or "status"
     segments: list[Segment] | None = None  # a plan from outside (incremental runs)
+    embed_limit: int = EMBED_LIMIT  # bytes of one attachment with --attachments embed
 
     def filters(self) -> dict[str, Any]:
         return {"status": self.status, "tags": self.tags, "subject": self.subject}
@@ -112,6 +113,7 @@ class ExportResult:
     elapsed: float
     passes: int
     manifest: Path | None
+    problems: list[str] = field(default_factory=list)  # what the server sent that could not be saved
 
 
 class Exporter:
@@ -131,7 +133,9 @@ class Exporter:
         self.passes = 0
         self.warnings: list[str] = []
         self.progress = Progress("tickets", enabled=options.progress)
-        self.enricher = Enricher(client, attachments=options.attachments, output=self.path) if options.with_messages else None
+        self.enricher = (Enricher(client, attachments=options.attachments, output=self.path, embed_limit=options.embed_limit)
+                         if options.with_messages else None)
+        self.skipped: dict[str, str] = {}  # tickets left out, by the id the server gave them
         self._out: Writer | None = None
         self._prefetched: asyncio.Future[Page] | None = None
         self._queries: dict[Segment, str] = {}
@@ -155,7 +159,13 @@ class Exporter:
         digest = self._out.finish()
         manifest = self._write_manifest(digest)
         self.checkpoint_path.unlink(missing_ok=True)
-        return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest)
+        return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest, self.problems)
+
+    @property
+    def problems(self) -> list[str]:
+        """Tickets and attachments the server described in a way that can't be saved safely."""
+        tickets = [f"a ticket with id {tid} was left out: {why}" for tid, why in self.skipped.items()]
+        return tickets + (self.enricher.problems if self.enricher else [])
 
     async def _all_segments(self) -> None:
         planned = self.options.segments or plan_segments(self.options.created_between, self.today)
@@ -276,9 +286,14 @@ class Exporter:
 
     async def _new_tickets(self, tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The tickets not written yet, with their messages when asked for."""
-        fresh = [t for t in tickets if t.get("id") not in self.seen]
-        for t in fresh:
-            self.seen.add(t["id"])
+        fresh = []
+        for t in tickets:
+            tid = t.get("id")
+            if type(tid) is not int:  # it would name files and journal keys: never trusted unchecked
+                self.skipped[repr(tid)[:80]] = "ticket ids must be numbers"
+            elif tid not in self.seen:
+                self.seen.add(tid)
+                fresh.append(t)
         if self.enricher is not None:
             await asyncio.gather(*(self.enricher.add_messages(t) for t in fresh))
         return fresh
@@ -341,6 +356,7 @@ class Exporter:
                 "requests": self.client.stats.requests,
                 "base_url": self.client.base_url,
                 "client": f"helpspace-async {helpspace_async.__version__}",
+                **({"complete": False, "problems": self.problems} if self.problems else {}),
             },
         )
         return self.manifest_path

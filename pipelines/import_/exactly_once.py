@@ -15,7 +15,7 @@ from typing import Any
 
 from helpspace_async import AmbiguousCreate, HelpSpaceClient, ServerError
 
-from ..errors import Rejected
+from ..errors import CreateUnconfirmed
 from .journal import Journal
 from .records import Plan
 from .summary import ImportSummary
@@ -68,7 +68,10 @@ class ExactlyOnce:
                 if found is not None:
                     self.summary.ambiguous_resolved += 1
                     return found
-        raise Rejected(f"the server never confirmed the create after {LOOKUP_ATTEMPTS} tries; rerun to try again")
+        raise CreateUnconfirmed(
+            f"the server answered {LOOKUP_ATTEMPTS} creates of {plan.key} without confirming them, and no ticket "
+            "was found for them; the journal keeps the intent: rerun the same command to look again before sending"
+        )
 
     async def find_ticket(self, plan: Plan, since: float) -> int | None:
         """The ticket a lost create may have made: same subject, sender, creation time, not claimed."""

@@ -21,8 +21,8 @@ import orjson
 
 from helpspace_async import HelpSpaceClient, HelpSpaceError, ValidationError
 
-from ..errors import InputError, Rejected
-from ..fetch import SourceFetcher
+from ..errors import InputError, Rejected, RunStopped
+from ..fetch import SOURCE_HOSTS, SourceFetcher, host_pattern
 from ..progress import Progress
 from ..sources.common import SourceContext
 from ..sources.generic import load_mapping
@@ -56,6 +56,7 @@ class ImportOptions:
     include_notes: bool = False
     keep_links: bool = False
     source_token: str | None = None  # for attachment URLs on the old helpdesk; never logged
+    source_urls: list[str] = field(default_factory=list)  # the old helpdesk's addresses: where the token may go
 
 
 class Importer:
@@ -75,7 +76,8 @@ class Importer:
         self.rejects_path = Path(options.rejects) if options.rejects else path.with_name(path.name + ".rejects.jsonl")
         self.summary = ImportSummary(source=self.source, source_detected=self.reader.source_detected)
         self.progress = Progress("tickets", enabled=options.progress)
-        self.fetcher = SourceFetcher(options.source_token)
+        hosts = SOURCE_HOSTS.get(self.source, ()) + tuple(host_pattern(u) for u in options.source_urls)
+        self.fetcher = SourceFetcher(options.source_token, hosts=hosts)
         base_dir = Path(options.attachments_dir) if options.attachments_dir else path.parent
         self.encoder = Encoder(base_dir, self.fetcher, keep_links=options.keep_links,
                                download_images=self.source != "helpspace")
@@ -190,7 +192,7 @@ class Importer:
                 self._reject(item.line, item.record, exc.reason, exc.field_errors, item.record)
             except ValidationError as exc:
                 self._reject(item.line, item.record, f"the server refused it: {exc.message}", exc.field_errors, item.record)
-            except HelpSpaceError:
+            except (HelpSpaceError, RunStopped):
                 raise  # the API or the network failed, not this record: stop, the journal has it
             except Exception as exc:  # a record we could not handle must not stop the others
                 self._reject(item.line, item.record, f"could not process this record: {type(exc).__name__}: {exc}", {},

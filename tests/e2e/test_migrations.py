@@ -67,7 +67,7 @@ def rejects(path: Path) -> dict[int, dict]:
 def test_zendesk_json_export(tmp_path):
     with FakeFileHost() as host, ServerThread() as server:
         src = sample(tmp_path, "zendesk.jsonl", host)
-        args = ["import", "tickets", str(src), "--source-token", SOURCE_TOKEN]
+        args = ["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--source-url", host]
         done = run(args, server)
         assert done.returncode == 1, done.stderr.decode()  # the expired link and the deleted ticket
         assert b"detected source: zendesk" in done.stderr
@@ -100,7 +100,8 @@ def test_zendesk_json_export(tmp_path):
 def test_zendesk_notes_when_asked(tmp_path):
     with FakeFileHost() as host, ServerThread() as server:
         src = sample(tmp_path, "zendesk.jsonl", host)
-        done = run(["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--include-notes", "--limit", "1"], server)
+        done = run(["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--source-url", host,
+                    "--include-notes", "--limit", "1"], server)
         assert done.returncode == 0, done.stderr.decode()
         fire = tickets(server)["Printer on fire"]
         bodies = [(m["type"], m["body"]) for m in messages(server, fire)[1:]]
@@ -172,7 +173,7 @@ def test_generic_mapping(tmp_path):
 def test_dry_run_report(tmp_path):
     with FakeFileHost() as host:
         src = sample(tmp_path, "zendesk.jsonl", host)
-        done = run(["import", "tickets", str(src), "--dry-run", "--source-token", SOURCE_TOKEN], None)
+        done = run(["import", "tickets", str(src), "--dry-run", "--source-token", SOURCE_TOKEN, "--source-url", host], None)
     report = done.stderr.decode()
     assert done.returncode == 1
     assert "source: zendesk (detected" in report and "by status: " in report and "waiting 2" in report
