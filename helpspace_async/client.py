@@ -35,6 +35,7 @@ from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 
 logger = logging.getLogger("helpspace_async")
+CLOCK_EVERY = 30.0  # seconds between readings of the server's clock
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # one decoded API answer; a page of 50 tickets is ~50 KB
 
 
@@ -100,6 +101,8 @@ class HelpSpaceClient:
         self.retry = retry or RetryPolicy()
         self.limiter = rate_limiter or RateLimiter()
         self.stats = ClientStats()
+        self.clock_offset: float | None = None  # server clock minus ours, from Date headers
+        self._clock_read_at = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         from .resources import Media, Messages, Tags, Tickets
@@ -111,6 +114,10 @@ class HelpSpaceClient:
 
     def __repr__(self) -> str:
         return f"HelpSpaceClient(base_url={self.base_url!r}, client_id={self.client_id!r}, token='***')"
+
+    def server_now(self) -> float:
+        """Now by the server's clock (as far as its Date headers tell; ours until one is seen)."""
+        return time.time() + (self.clock_offset or 0.0)
 
     def redact(self, value: Any) -> Any:
         """`value` with this client's token and client id replaced by `***` (for text a server sent)."""
@@ -234,6 +241,10 @@ class HelpSpaceClient:
                 info = protocol.parse_rate_limit(raw.headers, time.time()) if raw else None
                 await self.limiter.release(seq, info, status=raw.status if raw else None)
         self.stats.requests += 1
+        if self._clock_read_at < time.monotonic() - CLOCK_EVERY:
+            server = protocol.server_time(raw.headers)
+            if server is not None:
+                self.clock_offset, self._clock_read_at = server - time.time(), time.monotonic()
         if raw.status == 429:
             self.stats.rate_limited += 1
         logger.debug("%s %s -> %s", method, path, raw.status)

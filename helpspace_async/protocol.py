@@ -252,6 +252,17 @@ class RateLimitInfo:
     retry_after: float | None = None  # seconds, from Retry-After
 
 
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock (epoch seconds) from its Date header; None when absent or unreadable."""
+    value = header(headers, "Date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo:
     """Read `X-RateLimit-Limit/Remaining/Reset` and `Retry-After`; absent values stay None."""
 

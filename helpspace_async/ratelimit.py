@@ -8,8 +8,17 @@ How the budget is counted: within a window the server's `remaining` only goes do
 so the lowest value seen is the freshest; any request still in flight may already
 have been counted, so `available = lowest remaining - requests in flight`. That holds
 however the server orders concurrent requests. When the budget is spent and the reset
-time is unknown, exactly one request goes out as a probe: its 429 tells the reset time
-(and, from the window's first hit, the window length, so later windows need no probe).
+time is unknown, exactly one request goes out as a probe: its 429 tells the reset time.
+
+When a window ends is learned from what we observe, not believed from headers: a
+window opens with the first request after the last one closed (its answer shows
+`remaining = limit - 1`), so the window's length is bracketed by what we saw (a fresh
+window proves the last one had closed; a 429 proves it hadn't). Header values are
+whole seconds rounded either way (gateways round `Retry-After` up, Laravel's reset can
+be a second early), so they only narrow the bracket by what they can mean, +-1 s.
+While the bracket is wide, the next window's first request goes out at its middle (a
+probe that halves it); once narrow, at its top. A bracket that contradicts itself (the
+server changed its window) is learned again.
 """
 
 from __future__ import annotations
@@ -23,7 +32,59 @@ from dataclasses import dataclass
 from .errors import RateLimited
 from .protocol import RateLimitInfo
 
-RESET_MARGIN = 0.05  # seconds past a predicted reset before probing, for clock granularity
+RESET_MARGIN = 0.01  # seconds past a predicted reset before sending, for clock granularity
+PRECISION = 0.02  # share of the window: a bracket this narrow is known well enough to stop probing
+HEADER_NOISE = 1.0  # seconds: rate-limit headers are whole seconds, rounded either way
+PROBE_AT = 0.6  # where in a wide bracket the next window is tried: past the middle, as a 429 costs more than a wait
+
+
+@dataclass
+class WindowModel:
+    """The length W of the server's rate-limit window as far as observed: `lo < W <= hi`."""
+
+    lo: float = 0.0
+    hi: float = math.inf
+    start: tuple[float, float] | None = None  # (sent, received) wall times of the current window's first request
+
+    def opened(self, sent: float, received: float) -> None:
+        """An answer showed a fresh window: the last one had closed by `received`."""
+        if self.start is not None:
+            self._narrow(hi=received - self.start[0])
+        self.start = (sent, received)
+
+    def refused(self, sent: float, received: float, *, reset_at: float | None, retry_after: float | None) -> None:
+        """A 429 in the current window: it was still open when `sent` arrived; headers hint at its end."""
+        if self.start is None:
+            return
+        first_sent, first_received = self.start
+        self._narrow(lo=sent - first_received)
+        if reset_at is not None:
+            self._narrow(lo=reset_at - HEADER_NOISE - first_received, hi=reset_at + HEADER_NOISE - first_sent)
+        if retry_after is not None:
+            self._narrow(lo=sent + retry_after - HEADER_NOISE - first_received,
+                         hi=received + retry_after + HEADER_NOISE - first_sent)
+
+    def _narrow(self, *, lo: float | None = None, hi: float | None = None) -> None:
+        new_lo = self.lo if lo is None else max(self.lo, lo)
+        new_hi = self.hi if hi is None else min(self.hi, hi)
+        if new_lo > new_hi:  # contradiction: the window changed, or timing misled us; keep only the newest
+            new_lo, new_hi = (0.0 if lo is None else lo), (math.inf if hi is None else hi)
+        self.lo, self.hi = new_lo, new_hi
+
+    def length(self) -> float | None:
+        """The length to plan the next window with: the bracket's middle while it is wide, else its top."""
+        if self.hi == math.inf:
+            return None
+        if self.hi - self.lo > max(0.005, PRECISION * self.hi):
+            return self.lo + PROBE_AT * (self.hi - self.lo)
+        return self.hi
+
+    def end(self) -> float | None:
+        """When the current window closes, by the plan (wall time); None while unknown."""
+        length = self.length()
+        if self.start is None or length is None:
+            return None
+        return (self.start[0] + self.start[1]) / 2 + length
 
 
 @dataclass
@@ -58,6 +119,7 @@ class RateLimiter:
         self._paused_until = 0.0
         self._reset_at: float | None = None  # monotonic time the current window ends
         self._window_first_wall: float | None = None
+        self.model = WindowModel()
         self._send_wall: dict[int, float] = {}
         self._probe: int | None = None
         self._cond: asyncio.Condition | None = None
@@ -162,19 +224,23 @@ class RateLimiter:
             if self.limit is not None and info.remaining == self.limit - 1 and sent_wall is not None:
                 # This request opened a new window (Laravel windows start at the first hit).
                 self._window_first_wall = sent_wall
-                if self.window is not None:
-                    end_wall = math.floor(sent_wall) + self.window
-                    self._reset_at = now + (end_wall - wall) + RESET_MARGIN
+                self.model.opened(sent_wall, wall)
+                end = self.model.end()
+                if end is not None:
+                    self._reset_at = now + (end - wall) + RESET_MARGIN
         if status == 429:
             self.stats.pauses += 1
             self._remaining = 0
-            resume = self._resume_time(info, now, wall)
+            if sent_wall is not None:
+                self.model.refused(sent_wall, wall, reset_at=info.reset_at, retry_after=info.retry_after)
+            end = self.model.end()
+            resume = now + max(0.0, end - wall) + RESET_MARGIN if end is not None else self._resume_time(info, now, wall)
             self._reset_at = resume
             self._paused_until = max(self._paused_until, resume)
             if info.reset_at is not None and self._window_first_wall is not None:
                 learned = info.reset_at - math.floor(self._window_first_wall)
                 if 1 <= learned <= 3600:
-                    self.window = learned
+                    self.window = learned  # the window the headers describe, for reports
 
     def _resume_time(self, info: RateLimitInfo, now: float, wall: float) -> float:
         """When the budget is back: the reset epoch if it agrees with Retry-After, else Retry-After."""

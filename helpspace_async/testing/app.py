@@ -151,11 +151,11 @@ async def list_tickets(request: web.Request) -> web.Response:
         return args
     page, per_page = args
     if realism.churn:
-        store.churn(realism.rng, realism.churn)
+        store.churn(realism.rng, realism.churn, past=realism.churn_past)
     built = _ticket_predicate(store, request.query)
     if isinstance(built, web.Response):
         return built
-    ids = store.listing(*built)
+    ids = store.listing(*built, order=realism.order)
     start = (page - 1) * per_page
     page_ids = ids[start : start + per_page]
     envelope = _envelope(request, page_ids, len(ids), page, per_page)

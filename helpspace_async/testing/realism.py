@@ -39,12 +39,16 @@ class Realism:
 
     rate_limit: int = 0  # requests per window per token; 0 = unlimited, no headers
     rate_window: float = 60.0
+    rate_rounding: str = "laravel"  # laravel: windows on whole seconds, exact headers; up: windows start at
+    # the first hit, headers rounded up to whole seconds (gateways); down: the same, rounded down (early)
     latency_ms: float = 0.0
     spike_rate: float = 0.0  # share of requests delayed by spike_ms on top
     spike_ms: float = 0.0
     fault_rate: float = 0.0  # share of requests answered 5xx or dropped
     drop_after_create: float = 0.0  # share of creates committed, then the connection dropped
     churn: int = 0  # tickets created and deleted per listing request
+    churn_past: bool = False  # churned tickets get a random old created_at (a migration running meanwhile)
+    order: str = "id_desc"  # listing order: id_desc, id_asc, created_desc, created_asc (the API doesn't say)
     bad_page_every: int = 0  # every Nth GET is answered 200 with a proxy's HTML page (deterministic)
     seed: int = 1
     rng: random.Random = field(init=False)
@@ -75,16 +79,18 @@ class Realism:
         now = time.time()
         ends, attempts = self._windows.get(key, (0.0, 0))
         if now >= ends:
-            ends, attempts = math.floor(now) + self.rate_window, 0
-            self.windows.append({"start": math.floor(now), "allowed": 0})
+            start = math.floor(now) if self.rate_rounding == "laravel" else now
+            ends, attempts = start + self.rate_window, 0
+            self.windows.append({"start": start, "allowed": 0})
         if attempts >= self.rate_limit:
             self._windows[key] = (ends, attempts)
             self.stats["429"] += 1
+            rounded = math.floor if self.rate_rounding == "down" else math.ceil
             headers = {
                 "X-RateLimit-Limit": str(self.rate_limit),
                 "X-RateLimit-Remaining": "0",
-                "Retry-After": str(max(1, math.ceil(ends - now))),
-                "X-RateLimit-Reset": str(int(math.ceil(ends))),
+                "Retry-After": str(max(1 if self.rate_rounding != "down" else 0, rounded(ends - now))),
+                "X-RateLimit-Reset": str(int(rounded(ends))),
             }
             return headers, web.json_response({"message": "Too Many Attempts."}, status=429, headers=headers)
         attempts += 1

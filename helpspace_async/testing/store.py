@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from bisect import bisect_left, insort
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -134,16 +134,20 @@ class Store:
             cached = self._json[ticket_id] = orjson.dumps(self.tickets[ticket_id])
         return cached
 
-    def listing(self, key: Any, predicate: Any) -> list[int]:
-        """Live ids matching `predicate`, newest first; cached until the next change."""
-        cached = self._cache.get(key)
+    def listing(self, key: Any, predicate: Any, order: str = "id_desc") -> list[int]:
+        """Live ids matching `predicate` in `order` (id or created, asc or desc); cached until the next change."""
+        cached = self._cache.get((key, order))
         if cached and cached[0] == self.version:
             return cached[1]
         if predicate is None:
             ids = self.live[::-1]
         else:
             ids = [tid for tid in reversed(self.live) if predicate(self.tickets[tid])]
-        self._cache[key] = (self.version, ids)
+        if order.startswith("created"):
+            ids.sort(key=lambda tid: (self.tickets[tid]["created_at"], tid), reverse=True)
+        if order.endswith("_asc"):
+            ids.reverse()
+        self._cache[(key, order)] = (self.version, ids)
         return ids
 
     def messages_of(self, ticket_id: int) -> list[dict[str, Any]]:
@@ -229,10 +233,18 @@ class Store:
         self._changed()
         return tag
 
-    def churn(self, rng: random.Random, count: int) -> None:
-        """Create and delete `count` tickets each, as colleagues do while an export runs."""
+    def churn(self, rng: random.Random, count: int, *, past: bool = False) -> None:
+        """Create and delete `count` tickets each, as colleagues do while an export runs.
+
+        `past`: the new tickets carry a random old `created_at`, as a migration's do, so they
+        land anywhere in a date-ordered or date-filtered listing (meta.total stays the same).
+        """
         for _ in range(count):
             stamp = now_iso()
+            if past and self.live:
+                oldest = datetime.fromisoformat(self.tickets[self.live[0]]["created_at"])
+                span = max(1, int((datetime.now(timezone.utc) - oldest).total_seconds()))
+                stamp = seeding.iso(oldest + timedelta(seconds=rng.randrange(span)))
             email = f"churn{rng.randrange(10**6)}@mail.example"
             self.insert_ticket(
                 {
@@ -240,7 +252,7 @@ class Store:
                     "channel": dict(seeding.CHANNELS[1]),
                     "from_contact": {"id": self.contact_id(email), "user_id": None, "name": None, "value": email, "type": "email"},
                     "status": "open", "assignee": None, "team": None, "creator": None, "tags": [],
-                    "last_contact": stamp, "created_at": stamp, "updated_at": stamp, "deleted_at": None,
+                    "last_contact": stamp, "created_at": stamp, "updated_at": now_iso(), "deleted_at": None,
                 },
                 {"type": "external", "body": "<p>churn</p>", "from_contact": None, "created_at": stamp, "attachments": []},
             )

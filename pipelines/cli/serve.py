@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument("--fault-rate", type=float, default=0.0, metavar="P", help="share of requests failing (5xx or dropped)")
     serve.add_argument("--drop-after-create", type=float, default=0.0, metavar="P", help="share of creates committed, then dropped")
     serve.add_argument("--churn", type=int, default=0, metavar="N", help="tickets created and deleted per listing request")
+    serve.add_argument("--churn-past", action="store_true", help="churned tickets get random old created_at dates")
+    serve.add_argument("--order", choices=["id_desc", "id_asc", "created_desc", "created_asc"], default="id_desc",
+                       help="how ticket listings are ordered (default id_desc)")
+    serve.add_argument("--rate-rounding", choices=["laravel", "up", "down"], default="laravel",
+                       help="rate-limit windows and headers: laravel (whole seconds), up or down (rounded headers)")
+    serve.add_argument("--bad-page-every", type=int, default=0, metavar="N", help="every Nth GET is a 200 HTML page")
 
     serve.set_defaults(handler=cmd_serve)
 
@@ -40,6 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit, rate_window=args.rate_window, latency_ms=args.latency,
             spike_rate=args.spike_rate, spike_ms=args.spike_ms,
             fault_rate=args.fault_rate, drop_after_create=args.drop_after_create, churn=args.churn,
+            churn_past=args.churn_past, order=args.order, rate_rounding=args.rate_rounding,
+            bad_page_every=args.bad_page_every,
         )
         async with server:
             for key, value in server.env.items():

@@ -1,30 +1,36 @@
-"""Export tickets to JSONL or CSV: complete under churn, resumable, in constant memory.
+"""Export tickets to JSONL, CSV or Parquet: complete under churn, resumable, in constant memory.
 
-Why the passes: a listing is newest first, so a ticket created while we page pushes
-every later ticket back one place (we may see one twice: dedupe by id), and a ticket
-deleted pulls them forward (we may skip one). Tickets created during a run all land
-in the newest days, so the listing is split with the documented `created-between`:
+The promise: every ticket that exists for the whole run is written exactly once
+(dedupe by id makes "at most once" easy; "at least once" is the work), whatever the
+listing order and whatever is created or deleted meanwhile. How:
 
-- the *stable* segment (created before the day before yesterday) can only lose
-  tickets while we read. One fast concurrent pass; if `meta.total` moved during it,
-  one sequential pass from the last page down to the first, which cannot skip
-  anything when tickets only disappear (each deletion moves unread tickets towards
-  pages still to come);
-- the *recent* segment (small) is re-read until a pass sees its total hold still.
+1. The listing is split by the documented `created-between` into a *stable* segment
+   (created before the day before yesterday) and a *recent* one, overlapping by a day
+   (a filter whose end is exclusive or whose days are in another time zone loses
+   nothing). New tickets of a live helpdesk land in the recent one.
+2. Each segment is *scanned*: one fast concurrent pass, page by page, watching for
+   evidence of change (evidence.py: `meta.total` moving, a ticket seen twice, a ticket
+   created or edited since the pass began). No evidence proves the pass skipped
+   nothing (the argument is at the top of evidence.py): done, at the cost of one pass.
+3. With evidence, the segment is *verified* by snapshot windows (windows.py): day
+   ranges planned from the creation dates the scan saw, each holding at most 90% of a
+   page, each read in one request, which is a consistent snapshot of that range. About
+   1.1-1.4 passes more, so a run under churn costs about 2.5 passes at most.
+4. A server that ignores `created-between` (the recent days hold nearly everything)
+   can't be windowed: it is re-scanned until a pass shows no evidence (best effort
+   after four passes, said in the manifest).
 
-The segments overlap by a day, so a date filter whose end is exclusive or whose days
-are in another time zone loses nothing (dedupe drops the overlap). A server that
-ignores the filter (the recent segment holds nearly everything) is read as one
-segment re-read both ways, with a warning: exact under deletions or creations, best
-effort when both happen at once. Every ticket that exists for the whole run is
-written exactly once.
+The manifest records the listing order found and how completeness was established
+per segment (`verified` with the method, or `best_effort` with the reason). A resumed
+run re-reads the page it stopped at: if it is unchanged, the scan goes on from there;
+if not, that is evidence, and the segment is verified at its end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -38,13 +44,18 @@ from helpspace_async.protocol import encode_query, page_params, ticket_filter_pa
 
 from ..errors import ExportConfigError
 from ..files import write_json_atomic
-from ..formats import Writer, detect_format, open_writer, read_ids
+from ..formats import Writer, detect_format, open_writer, read_written
 from ..progress import Progress
 from .enrich import EMBED_LIMIT, Enricher
-from .plan import Segment, ignores_date_filter, next_pass, plan_segments
+from .evidence import Evidence, listing_order
+from .plan import FAR_FUTURE, FAR_PAST, Segment, ignores_date_filter, plan_segments, plan_windows
 from .state import Checkpoint, Position, load_checkpoint
+from .windows import WindowReader
 
 CHECKPOINT_EVERY = 1.0  # seconds between durable checkpoints
+MAX_RESCANS = 4  # passes over a listing that ignores created-between before settling for best effort
+WINDOW_FILL = 0.9  # a window is planned to hold at most this share of a page (room for churn)
+CLOCK_MARGIN = 2.0  # seconds: Date headers are whole seconds
 
 
 @dataclass
@@ -143,6 +154,12 @@ class Exporter:
         self._segments: list[Segment] = []
         self._last_checkpoint = 0.0
         self._started_at = datetime.now(timezone.utc).isoformat()
+        self._days: Counter[date] = Counter()  # creation days of the tickets written: windows are planned from them
+        self._evidence: Evidence | None = None
+        self._windows: WindowReader | None = None
+        self._write_lock = asyncio.Lock()
+        self.order = "unknown"
+        self.completeness: list[dict[str, Any]] = []
 
     # --- the run -----------------------------------------------------------------------
 
@@ -222,17 +239,59 @@ class Exporter:
 
     async def _run_segment(self, segment: Segment) -> None:
         pos = self._position
-        while True:
-            if pos.descending:
-                await self._descending_pass(segment)
-            else:
-                await self._ascending_pass(segment)
-            self.passes += 1
-            following = next_pass(segment, pos.pass_no, pos.descending, pos.resumed or pos.total_moved)
-            if following is None:
-                return
-            self._position = pos = Position(segment=pos.segment, pass_no=pos.pass_no + 1, descending=following)
+        if pos.stage == "scan":
+            evidence = await self._scan(segment)
+            if not evidence.found:
+                return self._settled(segment, "verified", "one pass, no change seen")
+            pos.stage = "rescan" if segment.kind == "whole" else "verify"
+            pos.windows = [[str(a), str(b)] for a, b in self._plan_windows(segment)] if pos.stage == "verify" else []
             self._save_checkpoint(force=True)
+        if pos.stage == "verify":
+            await self._verify(segment)
+            return None
+        while pos.pass_no + 1 < MAX_RESCANS:  # whole: re-scan until one pass sees no change
+            pos.pass_no, pos.page, pos.evidence = pos.pass_no + 1, 0, None
+            if not (await self._scan(segment)).found:
+                return self._settled(segment, "verified", f"re-read until a pass saw no change ({pos.pass_no + 1} passes)")
+        return self._settled(segment, "best_effort", f"the listing ignores created-between and still changed after "
+                                                     f"{MAX_RESCANS} passes")
+
+    def _settled(self, segment: Segment, status: str, how: str) -> None:
+        self.completeness.append({"segment": segment.kind, "status": status, "method": how})
+
+    def _plan_windows(self, segment: Segment) -> list[tuple[date, date]]:
+        first, last = FAR_PAST, FAR_FUTURE
+        if segment.created_between:
+            a, _, b = segment.created_between.partition("/")
+            first, last = date.fromisoformat(a), date.fromisoformat(b)
+        return plan_windows(self._days, first, last, target=max(1, int(self.options.per_page * WINDOW_FILL)))
+
+    async def _verify(self, segment: Segment) -> None:
+        """The segment again as snapshot windows (windows.py)."""
+        pos = self._position
+
+        async def fetch(created_between: str, number: int) -> Page:
+            return await self._fetch(Segment(segment.kind, created_between, segment.last_contact_between), number)
+
+        def done() -> None:
+            assert self._windows is not None
+            pos.windows = [[str(a), str(b)] for a, b in self._windows.pending]
+            self._save_checkpoint()
+
+        self._windows = reader = WindowReader(
+            fetch, self._write_tickets, per_page=self.options.per_page, concurrency=self.client.concurrency,
+            since=self._since, seen=self.seen, on_done=done)
+        windows = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in pos.windows]
+        await reader.run(windows)
+        self.passes += 1
+        reason = self._evidence.reason() if self._evidence else "a resumed run"
+        if reader.unsettled:
+            return self._settled(segment, "best_effort", "snapshot windows; " + "; ".join(reader.unsettled[:5]))
+        return self._settled(segment, "verified", f"snapshot windows ({reader.requests} requests) after evidence: {reason}")
+
+    def _since(self) -> float:
+        margin = CLOCK_MARGIN if self.client.clock_offset is not None else 600.0  # no Date header: allow skew
+        return self.client.server_now() - margin
 
     async def _fetch(self, segment: Segment, number: int) -> Page:
         query = self._queries.get(segment)
@@ -241,10 +300,15 @@ class Exporter:
             query = self._queries[segment] = encode_query(ticket_filter_params(**filters))
         return await self.client.tickets.page(number, per_page=self.options.per_page, params=query)
 
-    async def _ascending_pass(self, segment: Segment) -> None:
-        start = self._position.page + 1
+    async def _scan(self, segment: Segment) -> Evidence:
+        """One fast concurrent pass over the segment, watching for evidence of change."""
+        pos = self._position
+        evidence = self._evidence = Evidence.from_json(pos.evidence) if pos.evidence else Evidence(since=self._since())
+        if pos.resumed and pos.page:
+            await self._check_resume_point(segment, evidence)
+        start = pos.page + 1
         prefetched, self._prefetched = self._prefetched, None
-        use_prefetched = prefetched is not None and start == 1 and self._position.pass_no == 0 and self._segments[0] == segment
+        use_prefetched = prefetched is not None and start == 1 and pos.pass_no == 0 and self._segments[0] == segment
 
         async def fetch(number: int) -> Page:
             if use_prefetched and number == 1:
@@ -258,7 +322,9 @@ class Exporter:
         pending: deque[tuple[Page, asyncio.Future[list[dict[str, Any]]]]] = deque()
         try:
             async for page in pages:
-                self._note_total(page)
+                if page.number == 1 and self.order == "unknown":
+                    self.order = listing_order(page.items)
+                evidence.page(page.items, page.meta.total if page.meta else None, self.seen)
                 pending.append((page, asyncio.ensure_future(self._new_tickets(page.items))))
                 while len(pending) > 4:
                     await self._write_page(*pending.popleft())
@@ -268,21 +334,16 @@ class Exporter:
             for _, task in pending:
                 task.cancel()
             await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+        self.passes += 1
+        return evidence
 
-    async def _descending_pass(self, segment: Segment) -> None:
+    async def _check_resume_point(self, segment: Segment, evidence: Evidence) -> None:
+        """A resumed scan re-reads the page it stopped at: unchanged, it goes on; changed, that is evidence."""
         pos = self._position
-        if pos.page == 0:
-            first = await self._fetch(segment, 1)
-            self._note_total(first)
-            pos.page = first.meta.last_page if first.meta else 1
-        while pos.page >= 1:
-            page = await self._fetch(segment, pos.page)
-            self._note_total(page)
-            await self._write_page(page, asyncio.ensure_future(self._new_tickets(page.items)), next_page=pos.page - 1)
-
-    def _note_total(self, page: Page) -> None:
-        if page.meta is not None:
-            self._position.note_total(page.meta.total)
+        page = await self._fetch(segment, pos.page)
+        same_total = page.meta is None or not evidence.totals or page.meta.total in evidence.totals
+        if [t.get("id") for t in page.items] != pos.last_ids or not same_total:
+            evidence.notes.append("the listing moved while the export was stopped")
 
     async def _new_tickets(self, tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The tickets not written yet, with their messages when asked for."""
@@ -294,18 +355,38 @@ class Exporter:
             elif tid not in self.seen:
                 self.seen.add(tid)
                 fresh.append(t)
+                self._count_day(t)
         if self.enricher is not None:
             await asyncio.gather(*(self.enricher.add_messages(t) for t in fresh))
         return fresh
 
-    async def _write_page(self, page: Page, fresh: Awaitable[list[dict[str, Any]]], *, next_page: int | None = None) -> None:
+    def _count_day(self, ticket: dict[str, Any]) -> None:
+        stamp = ticket.get("created_at")
+        if isinstance(stamp, str) and len(stamp) >= 10:
+            try:
+                self._days[date.fromisoformat(stamp[:10])] += 1
+            except ValueError:
+                pass
+
+    async def _write_page(self, page: Page, fresh: Awaitable[list[dict[str, Any]]]) -> None:
         tickets = await fresh
         assert self._out is not None
         self._out.write(tickets)
         self.count += len(tickets)
         self.progress.advance(len(tickets))
-        self._position.page = page.number if next_page is None else next_page
+        self._position.page = page.number
+        self._position.last_ids = [t.get("id") for t in page.items]  # type: ignore[misc]
+        self._position.evidence = self._evidence.to_json() if self._evidence else None
         self._save_checkpoint()
+
+    async def _write_tickets(self, tickets: list[dict[str, Any]]) -> None:
+        """The verifying pass's tickets: new ones are added (windows finish in any order)."""
+        fresh = await self._new_tickets(tickets)
+        async with self._write_lock:
+            assert self._out is not None
+            self._out.write(fresh)
+            self.count += len(fresh)
+            self.progress.advance(len(fresh))
 
     # --- files -------------------------------------------------------------------------
 
@@ -318,7 +399,9 @@ class Exporter:
                                 resume_offset=saved.offset if saved else None)
         if saved is not None:
             part = self.path.with_name(self.path.name + ".part")
-            self.seen = set(read_ids(self.format, part)) if saved.offset else set()
+            for tid, created_at in (read_written(self.format, part) if saved.offset else ()):
+                self.seen.add(tid)
+                self._count_day({"created_at": created_at})
             self.count = len(self.seen)
             self._position = saved.position
             self._segments = saved.segments
@@ -353,6 +436,11 @@ class Exporter:
                 "started_at": self._started_at,
                 "finished_at": datetime.now(timezone.utc).isoformat(),
                 "passes": self.passes,
+                "listing_order": self.order,
+                "completeness": {
+                    "status": "verified" if all(c["status"] == "verified" for c in self.completeness) else "best_effort",
+                    "segments": self.completeness,
+                },
                 "requests": self.client.stats.requests,
                 "base_url": self.client.base_url,
                 "client": f"helpspace-async {helpspace_async.__version__}",

@@ -52,3 +52,29 @@ def next_pass(segment: Segment, pass_no: int, was_descending: bool, changed: boo
     if pass_no == 0:
         return True
     return False if pass_no + 1 < MAX_RECENT_PASSES else None
+
+
+def plan_windows(days: dict[date, int], start: date, end: date, *, target: int) -> list[tuple[date, date]]:
+    """Contiguous day ranges covering [start, end], each holding at most `target` tickets
+    by the counts in `days` (one day alone may hold more: it is read page by page).
+
+    A range that fits in one page is read in one request: a consistent snapshot of it,
+    whatever is created or deleted elsewhere meanwhile.
+    """
+    windows: list[tuple[date, date]] = []
+    window_start, held = start, 0
+    for day in sorted(d for d in days if start <= d <= end):
+        count = days[day]
+        if held and held + count > target:
+            windows.append((window_start, day - timedelta(days=1)))
+            window_start, held = day, 0
+        held += count
+    windows.append((window_start, end))
+    return windows
+
+
+def split_window(window: tuple[date, date]) -> list[tuple[date, date]]:
+    """Two halves of a multi-day window that turned out fuller than a page."""
+    first, last = window
+    middle = first + (last - first) // 2
+    return [(first, middle), (middle + timedelta(days=1), last)]

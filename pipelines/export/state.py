@@ -13,21 +13,16 @@ from .plan import Segment
 
 @dataclass
 class Position:
-    """The pass and page an export has reached."""
+    """The segment, stage and page an export has reached."""
 
     segment: int = 0
-    pass_no: int = 0  # 0: the concurrent scan; 1..: re-passes
-    page: int = 0  # ascending passes: last page written; descending: next page to read
-    descending: bool = False
-    totals: list[int] = field(default_factory=list)  # [lowest, highest] `total` seen this pass
+    stage: str = "scan"  # scan: the fast pass; verify: snapshot windows; rescan: a whole listing again
+    pass_no: int = 0  # rescans of a listing that ignores created-between
+    page: int = 0  # scan: the last page written
+    last_ids: list[int] = field(default_factory=list)  # that page's ids: a resume checks them
+    windows: list[list[str]] = field(default_factory=list)  # verify: windows not read yet
+    evidence: dict[str, Any] | None = None  # scan: what the pass has seen so far
     resumed: bool = False  # not saved: set when a run continues from a checkpoint
-
-    def note_total(self, total: int) -> None:
-        self.totals = [min(self.totals[0], total), max(self.totals[1], total)] if self.totals else [total, total]
-
-    @property
-    def total_moved(self) -> bool:
-        return len(self.totals) == 2 and self.totals[0] != self.totals[1]
 
 
 @dataclass

@@ -116,8 +116,10 @@ def open_writer(fmt: str, path: Path, *, with_messages: bool, formula_guard: boo
     return RowWriter(sink, _jsonl)
 
 
-def read_ids(fmt: str, path: Path) -> Iterator[int]:
-    """Ticket ids already in an output (its .part), for resuming."""
+def read_written(fmt: str, path: Path) -> Iterator[tuple[int, str | None]]:
+    """(id, created_at) of the tickets already in an output (its .part), for resuming."""
     from . import csv_format, jsonl
 
-    return csv_format.read_ids(path) if fmt == "csv" else jsonl.read_ids(path)
+    if fmt == "csv":
+        return ((int(row["id"]), row.get("created_at") or None) for _, row in csv_format.read_rows(path))
+    return ((t["id"], t.get("created_at")) for t in (orjson.loads(line) for _, line in jsonl.read_lines(path)))

@@ -18,14 +18,15 @@ def new_ticket(n: int) -> dict:
 
 async def test_many_workers_share_one_pause_in_a_429_storm():
     # 25 requests per 1 s window; 16 workers want 150 pages. Without a shared budget
-    # every worker would hit 429s each window; with it, at most a probe or two do.
+    # every worker would hit 429s each window (~90 in all); with it, only the few probes
+    # that learn the window's length do (rounded headers are not believed).
     async with HelpSpaceServer(tickets=150 * 10, rate_limit=25, rate_window=1) as server:
         async with HelpSpaceClient(**server.client_settings, concurrency=16, retry=FAST) as hs:
             ids = [t["id"] async for t in hs.tickets.iter(per_page=10)]
         assert sorted(ids) == list(range(1, 1501))
         sent_429 = server.realism.stats["429"]
         assert sent_429 == hs.stats.rate_limited
-        assert sent_429 <= 3, f"{sent_429} answers were 429"
+        assert sent_429 <= 6, f"{sent_429} answers were 429"
         assert hs.limiter.window == 1 and hs.limiter.limit == 25
 
 
@@ -38,7 +39,7 @@ async def test_two_clients_of_one_token_share_a_limiter():
                 *([_collect(a.tickets.iter(per_page=10))] + [_collect(b.tickets.iter(per_page=10))])
             )
         assert all(len(ids) == 400 for ids in got)
-        assert server.realism.stats["429"] <= 3
+        assert server.realism.stats["429"] <= 6  # learning probes, not one per worker per window
 
 
 async def _collect(it) -> list[int]:

@@ -7,7 +7,14 @@ from datetime import date
 import pytest
 
 from pipelines.errors import ExportConfigError
-from pipelines.export.plan import Segment, ignores_date_filter, next_pass, plan_segments
+from pipelines.export.evidence import Evidence, listing_order
+from pipelines.export.plan import (
+    Segment,
+    ignores_date_filter,
+    plan_segments,
+    plan_windows,
+    split_window,
+)
 from pipelines.export.state import Checkpoint, Position, load_checkpoint
 
 
@@ -18,13 +25,42 @@ def test_segments_split_at_two_days_with_a_day_of_overlap():
     assert plan_segments("2020-01-01/2020-12-31", date(2026, 11, 25)) == [Segment("stable", "2020-01-01/2020-12-31")]
 
 
-def test_which_pass_comes_next():
-    stable, recent, whole = Segment("stable", None), Segment("recent", None), Segment("whole", None)
-    assert next_pass(stable, 0, False, changed=False) is None
-    assert next_pass(stable, 0, False, changed=True) is True  # then down once
-    assert next_pass(stable, 1, True, changed=True) is None
-    assert next_pass(recent, 0, False, changed=True) is False and next_pass(recent, 3, False, changed=True) is None
-    assert next_pass(whole, 0, False, changed=True) is True and next_pass(whole, 1, True, changed=True) is False
+def test_windows_cover_the_range_and_hold_at_most_the_target():
+    days = {date(2020, 1, 1): 10, date(2020, 1, 2): 30, date(2020, 1, 5): 60, date(2020, 1, 9): 5}
+    windows = plan_windows(days, date(1970, 1, 1), date(2020, 12, 31), target=40)
+    assert windows == [(date(1970, 1, 1), date(2020, 1, 4)), (date(2020, 1, 5), date(2020, 1, 8)),
+                       (date(2020, 1, 9), date(2020, 12, 31))]  # contiguous; the 60-ticket day alone
+    assert plan_windows({}, date(2020, 1, 1), date(2020, 1, 31), target=40) == [(date(2020, 1, 1), date(2020, 1, 31))]
+    assert split_window((date(2020, 1, 1), date(2020, 1, 4))) == [(date(2020, 1, 1), date(2020, 1, 2)),
+                                                                 (date(2020, 1, 3), date(2020, 1, 4))]
+
+
+def test_evidence_of_change():
+    quiet = Evidence(since=1e12)
+    quiet.page([{"id": 1, "updated_at": "2020-01-01T00:00:00+00:00"}], 10, seen=set())
+    quiet.page([{"id": 2, "updated_at": "2020-01-01T00:00:00+00:00"}], 10, seen={1})
+    assert not quiet.found and quiet.reason() == "none"
+    moved = Evidence(since=1e12)
+    moved.page([], 10, set())
+    moved.page([], 9, set())
+    assert moved.found and "total moved (9..10)" in moved.reason()
+    twice = Evidence(since=1e12)
+    twice.page([{"id": 1, "updated_at": "2020-01-01T00:00:00Z"}], 5, seen={1})
+    assert twice.found and twice.duplicates == 1
+    fresh = Evidence(since=1_600_000_000)  # 2020-09-13
+    fresh.page([{"id": 3, "updated_at": "2021-01-01T00:00:00Z"}, {"id": 4}], 5, set())
+    assert fresh.changed == 2  # one edited since, one without a readable updated_at
+    assert Evidence.from_json(fresh.to_json()) == fresh
+
+
+def test_the_listing_order_is_read_from_the_data():
+    def t(i, day):
+        return {"id": i, "created_at": f"2020-01-{day:02d}T00:00:00Z"}
+
+    assert listing_order([t(3, 1), t(2, 2), t(1, 3)]) == "id desc"
+    assert listing_order([t(1, 3), t(3, 2), t(2, 1)]) == "created_at desc"
+    assert listing_order([t(1, 1), t(2, 2)]) == "id asc (created_at agrees)"
+    assert listing_order([t(2, 1), t(9, 3), t(1, 2)]) == "unknown"
 
 
 def test_a_server_that_ignores_the_date_filter_is_noticed():
@@ -34,23 +70,16 @@ def test_a_server_that_ignores_the_date_filter_is_noticed():
     assert not ignores_date_filter(two, total=10, in_recent=10)  # too small to tell
 
 
-def test_totals_seen_in_a_pass_tell_whether_the_listing_moved():
-    pos = Position()
-    pos.note_total(100)
-    pos.note_total(100)
-    assert not pos.total_moved
-    pos.note_total(99)
-    assert pos.totals == [99, 100] and pos.total_moved
-
-
 def test_a_checkpoint_survives_the_round_trip_and_comes_back_resumed(tmp_path):
-    saved = Checkpoint({"format": "jsonl"}, 1234, 40, Position(segment=1, pass_no=2, page=7, descending=True, totals=[5, 6]),
+    saved = Checkpoint({"format": "jsonl"}, 1234, 40, Position(segment=1, stage="verify", page=7, last_ids=[9, 8],
+                                                               windows=[["2020-01-01", "2020-01-31"]]),
                        [Segment("stable", "a"), Segment("recent", "b", "c")], "2026-11-25T00:00:00+00:00")
     path = tmp_path / "x.checkpoint.json"
     saved.save(path)
     back = load_checkpoint(path, {"format": "jsonl"})
     assert back is not None and back.offset == 1234 and back.segments == saved.segments
-    assert back.position == Position(segment=1, pass_no=2, page=7, descending=True, totals=[5, 6], resumed=True)
+    assert back.position == Position(segment=1, stage="verify", page=7, last_ids=[9, 8],
+                                     windows=[["2020-01-01", "2020-01-31"]], resumed=True)
     assert load_checkpoint(tmp_path / "none.json", {}) is None
 
 

@@ -64,3 +64,31 @@ async def test_a_lower_cap_is_respected():
     seq = await limiter.acquire()
     await limiter.release(seq, RateLimitInfo(limit=100, remaining=99), status=200)
     assert limiter.available() == 9  # 99 left of 100, but we may use only 10 of them
+
+
+def test_the_window_is_bracketed_by_what_was_observed_not_by_rounded_headers():
+    from helpspace_async.ratelimit import WindowModel
+
+    model = WindowModel()
+    model.opened(100.0, 100.01)  # a fresh window: remaining = limit - 1
+    model.refused(100.2, 100.21, reset_at=102.0, retry_after=2.0)  # rounded up: the true end is 101.5
+    assert model.lo <= 1.5 <= model.hi and model.hi - model.lo <= 2.1
+    ends = []
+    for _ in range(12):  # each window: go at the planned end; the server's true window is 1.5 s
+        start = model.start[0]
+        planned = model.end()
+        if planned - start >= 1.5:
+            model.opened(planned, planned + 0.001)
+        else:
+            model.refused(planned, planned + 0.001, reset_at=None, retry_after=None)
+            model.opened(start + 1.5, start + 1.501)  # the retry after the pause opens the next window
+        ends.append(round(model.end() - model.start[0], 3))
+    assert 1.5 <= model.hi <= 1.5 * 1.03 and model.lo <= 1.5  # learned within 3%, never believed early
+
+
+def test_a_contradiction_means_the_window_changed_and_is_learned_again():
+    from helpspace_async.ratelimit import WindowModel
+
+    model = WindowModel(lo=1.9, hi=2.0, start=(0.0, 0.0))
+    model.opened(1.0, 1.0)  # a fresh window after 1 s: the server's window is shorter now
+    assert model.hi == 1.0 and model.lo == 0.0
