@@ -28,10 +28,10 @@ from bench.serverproc import child_env, server
 
 ROOT = Path(__file__).resolve().parent
 SIZES = {
-    "full": {"export": 100_000, "latency": 40_000, "rl_export": 30_000, "rl_import": 900,
+    "full": {"snapshot": 20_000, "export": 100_000, "latency": 40_000, "rl_export": 30_000, "rl_import": 900,
              "rounding": [(50, 1, "laravel", 30_000), (50, 1, "up", 30_000), (50, 1, "down", 30_000),
                           (120, 2, "up", 60_000), (120, 2, "down", 60_000)], "mem": (20_000, 200_000), "import": 2_000, "profile": 20_000, "zendesk": 10_000},
-    "quick": {"export": 20_000, "latency": 16_000, "rl_export": 24_000, "rl_import": 480,
+    "quick": {"snapshot": 5_000, "export": 20_000, "latency": 16_000, "rl_export": 24_000, "rl_import": 480,
               "rounding": [(50, 1, "up", 15_000), (50, 1, "down", 15_000), (120, 2, "up", 24_000)], "mem": (20_000, 60_000), "import": 500, "profile": 5_000, "zendesk": 2_000},
 }
 
@@ -112,6 +112,32 @@ def bench_rounding(cases: list[tuple[int, float, str, int]], tmp: Path, rows: li
         rows.append((f"export, {limit}/{window:g} s, headers {rounding}", f"{n:,} tickets, {stats['windows']} windows",
                      f"{n / r['elapsed']:,.0f} t/s ({n / r['elapsed'] / bound:.0%} of {bound:,.0f})", *rate_figures(stats),
                      "≥85%, ≤2%" if window == 1 else "≥95%"))
+
+
+def bench_snapshot(n: int, tmp: Path, rows: list) -> None:
+    """A nightly snapshot with --reuse after 1% of tickets changed, against a plain --with-messages export."""
+    import requests
+
+    with server(tickets=n, seed=1) as env:
+        headers = {"Authorization": f"Bearer {env['HELPSPACE_TOKEN']}", "Hs-Client-Id": env["HELPSPACE_CLIENT_ID"]}
+        base = env["HELPSPACE_BASE_URL"] + "/api/v1/tickets"
+        first = server_stats(env)["requests"]
+        plain, _ = cli(["export", "tickets", "-o", str(tmp / "s1.jsonl.gz"), "--with-messages", "--no-progress"], env)
+        between = server_stats(env)["requests"]
+        changed = max(1, n // 100)
+        for tid in range(1, n + 1, n // changed):  # replies to 1% of tickets, spread over the listing
+            requests.post(f"{base}/{tid}/messages", json={"body": "<p>a reply</p>"}, headers=headers, timeout=10)
+        time.sleep(1.1)  # the day goes on (updated_at is whole seconds)
+        before = server_stats(env)["requests"]
+        reused, _ = cli(["export", "tickets", "-o", str(tmp / "s2.jsonl.gz"), "--with-messages", "--no-progress",
+                         "--reuse", str(tmp / "s1.jsonl.gz")], env)
+        after = server_stats(env)["requests"]
+    plain_requests, reuse_requests = between - first - 1, after - before - 1  # minus our stats calls
+    bound = -(-n // 50) + changed
+    rows.append(("nightly snapshot, --with-messages", f"{n:,} tickets, {changed:,} changed (1%)",
+                 f"--reuse: {reuse_requests:,} requests in {reused['elapsed']:.1f} s; plain: {plain_requests:,} in "
+                 f"{plain['elapsed']:.1f} s", f"{plain_requests / reuse_requests:.0f}× fewer requests",
+                 f"≤ {bound:,} + a few"))
 
 
 def server_stats(env: dict[str, str]) -> dict:
@@ -239,6 +265,7 @@ def main() -> None:
             lambda: bench_latency(size["latency"], tmp, rows),
             lambda: bench_rate_limit(size["rl_export"], size["rl_import"], tmp, rows),
             lambda: bench_rounding(size["rounding"], tmp, rows),
+            lambda: bench_snapshot(size["snapshot"], tmp, rows),
             lambda: bench_memory(size["mem"], tmp, rows),
             lambda: bench_import(size["import"], tmp, rows),
             lambda: bench_zendesk(size["zendesk"], tmp, rows),

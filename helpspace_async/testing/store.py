@@ -203,7 +203,9 @@ class Store:
         self.next_message_id += 1
         self.messages_of(ticket_id).append(message)
         ticket = self.tickets[ticket_id]
-        ticket["last_contact"] = ticket["updated_at"] = message["created_at"]
+        # as a helpdesk does: a message bumps the ticket's updated_at (now) and its last contact
+        ticket["updated_at"] = now_iso()
+        ticket["last_contact"] = max(ticket["last_contact"] or "", message["created_at"])
         self._persist_messages(ticket_id)
         self._persist_ticket(ticket)
         self._changed()

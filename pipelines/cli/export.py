@@ -28,6 +28,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     et.add_argument("--attachments", metavar="embed|DIR", help="with --with-messages: base64 in the file, or files saved in DIR")
     et.add_argument("--max-embed-mb", type=float, default=25, metavar="MB",
                     help="with --attachments embed: largest attachment held in the file (default 25)")
+    et.add_argument("--reuse", metavar="PREVIOUS", help="with --with-messages: copy the messages of tickets unchanged "
+                    "since PREVIOUS (an earlier --with-messages JSONL export); fetch only the rest")
+    et.add_argument("--snapshot", action="store_true", help="with --since-last-run: a full snapshot each run, "
+                    "reusing the last run's (needs --with-messages)")
     et.add_argument("--resume", action="store_true", help="continue an interrupted export from its checkpoint")
     et.add_argument("--no-formula-guard", action="store_true", help="CSV: don't prefix cells starting with = + - @ with '")
     et.add_argument("--partition-by", choices=["created_date", "status"], help="Parquet: Hive-style folders under --output")
@@ -51,8 +55,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.output:
         say("error: --output is required (a file, or - for stdout)")
         return EXIT_USAGE
-    if (args.full or args.keep) and not args.since_last_run:
-        say("error: --full and --keep go with --since-last-run STATE")
+    if (args.full or args.keep or args.snapshot) and not args.since_last_run:
+        say("error: --full, --keep and --snapshot go with --since-last-run STATE")
         return EXIT_USAGE
 
     options = ExportOptions(
@@ -60,6 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         subject=args.subject, created_between=args.created_between, with_messages=args.with_messages,
         attachments=args.attachments, resume=args.resume, formula_guard=not args.no_formula_guard,
         progress=not args.no_progress, partition_by=args.partition_by, embed_limit=int(args.max_embed_mb * 2**20),
+        reuse=args.reuse,
     )
 
     async def go() -> int:
@@ -72,7 +77,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                 say(f"warning: {warning}")
             where = "stdout" if args.output == "-" else str(result.path)
             passes = f"{result.passes} listing pass{'es' if result.passes != 1 else ''}"
-            say(summary("exported", result.count, result.elapsed, client, f"{passes} → {where}"))
+            reused = f" · messages reused for {exporter.enricher.reused:,}, fetched for {exporter.enricher.fetched:,}" \
+                if exporter.previous is not None and exporter.enricher is not None else ""
+            say(summary("exported", result.count, result.elapsed, client, f"{passes} → {where}") + reused)
             if result.manifest:
                 say(f"manifest: {result.manifest}")
         return _report_problems(result.problems)
@@ -81,9 +88,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def _nightly(client: HelpSpaceClient, options: ExportOptions, args: argparse.Namespace) -> int:
-    nightly = NightlyOptions(state=Path(args.since_last_run), full=args.full, keep=args.keep)
+    nightly = NightlyOptions(state=Path(args.since_last_run), full=args.full, keep=args.keep, snapshot=args.snapshot)
     done = await run_nightly(client, options, nightly)
-    what = "full export" if done.mode == "full" else f"incremental export (created or contacted since {done.since})"
+    what = {"full": "full export", "snapshot": f"snapshot reusing {done.since}"}.get(
+        done.mode, f"incremental export (created or contacted since {done.since})")
     say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.path}"))
     for path in done.removed:
         say(f"removed old export: {path}")

@@ -17,6 +17,7 @@ from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
 from ..attachments import b64, resolve_inside, safe_name
 from ..errors import AttachmentTooLarge, UnsafePath
+from .reuse import PreviousSnapshot
 
 EMBED_LIMIT = 25 * 1024 * 1024  # one embedded attachment; HelpSpace takes 5 MB a message
 
@@ -32,8 +33,17 @@ class Enricher:
         self.output = output
         self.embed_limit = embed_limit
         self.problems: list[str] = []
+        self.previous: PreviousSnapshot | None = None  # --reuse: copy what didn't change
+        self.reused = self.fetched = 0
 
     async def add_messages(self, ticket: dict[str, Any]) -> None:
+        if self.previous is not None:
+            copied = self.previous.messages_if_unchanged(ticket)
+            if copied is not None:
+                ticket["messages"] = copied
+                self.reused += 1
+                return
+        self.fetched += 1
         messages = [m async for m in self.client.messages(ticket["id"]).iter(additional_types=ALL_ADDITIONAL_TYPES)]
         if self.embed or self.folder is not None:
             saved: dict[int, asyncio.Future[str]] = {}  # attachment id -> its path: listed twice, saved once

@@ -49,13 +49,14 @@ from ..progress import Progress
 from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
 from .plan import FAR_FUTURE, FAR_PAST, Segment, ignores_date_filter, plan_segments, plan_windows
+from .reuse import PreviousSnapshot
 from .state import Checkpoint, Position, load_checkpoint
 from .windows import WindowReader
 
 CHECKPOINT_EVERY = 1.0  # seconds between durable checkpoints
 MAX_RESCANS = 4  # passes over a listing that ignores created-between before settling for best effort
 WINDOW_FILL = 0.9  # a window is planned to hold at most this share of a page (room for churn)
-CLOCK_MARGIN = 2.0  # seconds: Date headers are whole seconds
+CLOCK_MARGIN = 1.0  # seconds: updated_at is whole seconds (the Date-derived offset already errs early)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ExportOptions:
     partition_by: str | None = None  # Parquet only: "created_date" or "status"
     segments: list[Segment] | None = None  # a plan from outside (incremental runs)
     embed_limit: int = EMBED_LIMIT  # bytes of one attachment with --attachments embed
+    reuse: str | None = None  # an earlier --with-messages JSONL export: copy unchanged tickets' messages
 
     def filters(self) -> dict[str, Any]:
         return {"status": self.status, "tags": self.tags, "subject": self.subject}
@@ -109,6 +111,9 @@ class ExportOptions:
             raise ExportConfigError("--partition-by is created_date or status")
         if self.attachments and not self.with_messages:
             raise ExportConfigError("--attachments needs --with-messages (attachments belong to messages)")
+        if self.reuse and (not self.with_messages or fmt != "jsonl" or self.output == "-"):
+            raise ExportConfigError("--reuse makes a snapshot with messages that the next run can reuse in turn: "
+                                    "use it with --with-messages and a .jsonl or .jsonl.gz --output")
         try:
             ticket_filter_params(**self.filters(), created_between=self.created_between)
             page_params(1, self.per_page)
@@ -160,17 +165,27 @@ class Exporter:
         self._write_lock = asyncio.Lock()
         self.order = "unknown"
         self.completeness: list[dict[str, Any]] = []
+        self.previous: PreviousSnapshot | None = None
+        self.deleted_since_previous: list[int] = []
 
     # --- the run -----------------------------------------------------------------------
 
     async def run(self) -> ExportResult:
         started = time.monotonic()
+        if self.options.reuse and self.enricher is not None:
+            self.previous = await asyncio.to_thread(
+                PreviousSnapshot, Path(self.options.reuse), output=self.path, options=self.options.fingerprint(self.format))
+            self.enricher.previous = self.previous
         self._open()
         try:
             await self._all_segments()
         except BaseException:
             self._stop()
             raise
+        finally:
+            if self.previous is not None:
+                self.deleted_since_previous = [tid for tid in self.previous.ids() if tid not in self.seen]
+                self.previous.close()
         self.progress.close()
         assert self._out is not None
         digest = self._out.finish()
@@ -418,6 +433,17 @@ class Exporter:
         Checkpoint(self.options.fingerprint(self.format), out.sync(), self.count, self._position,
                    self._segments, self._started_at).save(self.checkpoint_path)
 
+    def _reuse_figures(self) -> dict[str, Any]:
+        """What a snapshot made with --reuse copied and fetched (the manifest's account of it)."""
+        if self.previous is None or self.enricher is None:
+            return {}
+        return {
+            "reused": self.enricher.reused,
+            "fetched": self.enricher.fetched,
+            "deleted_since_previous": {"count": len(self.deleted_since_previous), "ids": self.deleted_since_previous},
+            "previous": {"path": str(self.previous.path), "sha256": self.previous.sha256},
+        }
+
     def _write_manifest(self, digest: str) -> Path | None:
         if self.options.output == "-":
             return None
@@ -445,6 +471,7 @@ class Exporter:
                 "base_url": self.client.base_url,
                 "client": f"helpspace-async {helpspace_async.__version__}",
                 **({"complete": False, "problems": self.problems} if self.problems else {}),
+                **self._reuse_figures(),
             },
         )
         return self.manifest_path

@@ -33,13 +33,14 @@ class NightlyOptions:
     state: Path
     full: bool = False
     keep: int | None = None
+    snapshot: bool = False  # a full snapshot each run, reusing the last run's messages (--reuse)
 
 
 @dataclass
 class NightlyResult:
     export: ExportResult
-    mode: str  # "full" or "incremental"
-    since: str | None
+    mode: str  # "full", "incremental" or "snapshot"
+    since: str | None  # incremental: the day; snapshot: the previous run's file
     removed: list[str]
 
 
@@ -61,32 +62,46 @@ async def run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: 
         raise ExportConfigError("--keep must be at least 1")
     if options.output == "-":
         raise ExportConfigError("--since-last-run needs a file for --output (name it by date in the cron line)")
+    if nightly.snapshot and not options.with_messages:
+        raise ExportConfigError("--snapshot reuses messages from run to run: add --with-messages")
     state = read_json(nightly.state) or {"version": 1, "runs": []}
-    fp = _fingerprint(options, detect_format(options.output, options.format))
+    fp = {**_fingerprint(options, detect_format(options.output, options.format)), "snapshot": nightly.snapshot}
     if state.get("fingerprint") not in (None, fp) and not nightly.full:
         raise ExportConfigError(f"{nightly.state} records runs with other options; use the same ones, or --full to start over")
     last = state["runs"][-1] if state["runs"] else None
     started = datetime.now(timezone.utc)
     since: date | None = None
+    if nightly.snapshot:
+        previous = last["output"] if last and not nightly.full and Path(last["output"]).is_file() else None
+        options.reuse = previous
+        result = await Exporter(client, options).run()
+        return _record(state, fp, nightly, started, result, "snapshot" if previous else "full", previous)
     if last and not nightly.full:
         if options.created_between:
             raise ExportConfigError("--created-between can't be combined with an incremental run; use --full")
         since = datetime.fromisoformat(last["started_at"]).astimezone(timezone.utc).date() - timedelta(days=1)
         options.segments = incremental_segments(since)
     result = await Exporter(client, options).run()
+    return _record(state, fp, nightly, started, result, "incremental" if since else "full",
+                   since.isoformat() if since else None)
+
+
+def _record(state: dict[str, Any], fp: dict[str, Any], nightly: NightlyOptions, started: datetime,
+            result: ExportResult, mode: str, since: str | None) -> NightlyResult:
+    """Add a successful run to STATE, prune old files, and say what was done."""
     state["fingerprint"] = fp
     state["runs"].append({
         "started_at": started.isoformat(),
         "finished_at": datetime.now(timezone.utc).isoformat(),
-        "mode": "incremental" if since else "full",
-        "since": since.isoformat() if since else None,
+        "mode": mode,
+        "since": since,
         "output": str(result.path.resolve()),
         "manifest": str(result.manifest.resolve()) if result.manifest else None,
         "tickets": result.count,
     })
     removed = prune(state, nightly.keep) if nightly.keep else []
     write_json_atomic(nightly.state, state)
-    return NightlyResult(result, "incremental" if since else "full", since.isoformat() if since else None, removed)
+    return NightlyResult(result, mode, since, removed)
 
 
 def prune(state: dict[str, Any], keep: int) -> list[str]:
