@@ -28,16 +28,18 @@ from bench.serverproc import child_env, server
 
 ROOT = Path(__file__).resolve().parent
 SIZES = {
-    "full": {"snapshot": 20_000, "export": 100_000, "latency": 40_000, "rl_export": 30_000, "rl_import": 900,
+    "full": {"load": 50_000, "snapshot": 20_000, "export": 100_000, "latency": 40_000, "rl_export": 30_000, "rl_import": 900,
              "rounding": [(50, 1, "laravel", 30_000), (50, 1, "up", 30_000), (50, 1, "down", 30_000),
                           (120, 2, "up", 60_000), (120, 2, "down", 60_000)], "mem": (20_000, 200_000), "import": 2_000, "profile": 20_000, "zendesk": 10_000},
-    "quick": {"snapshot": 5_000, "export": 20_000, "latency": 16_000, "rl_export": 24_000, "rl_import": 480,
+    "quick": {"load": 10_000, "snapshot": 5_000, "export": 20_000, "latency": 16_000, "rl_export": 24_000, "rl_import": 480,
               "rounding": [(50, 1, "up", 15_000), (50, 1, "down", 15_000), (120, 2, "up", 24_000)], "mem": (20_000, 60_000), "import": 500, "profile": 5_000, "zendesk": 2_000},
 }
 
 
-def cli(args: list[str], env: dict[str, str]) -> tuple[dict, str]:
-    done = subprocess.run([sys.executable, "-m", "bench.child", *args], env=child_env(env), capture_output=True, text=True, timeout=1800)
+def cli(args: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[dict, str]:
+    env = {**env, "PYTHONPATH": str(ROOT.parent)} if cwd else env  # run from elsewhere: keep this tree importable
+    done = subprocess.run([sys.executable, "-m", "bench.child", *args], env=child_env(env), capture_output=True, text=True,
+                          timeout=1800, cwd=cwd)
     if done.returncode != 0 and not done.stdout.strip():
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
@@ -112,6 +114,23 @@ def bench_rounding(cases: list[tuple[int, float, str, int]], tmp: Path, rows: li
         rows.append((f"export, {limit}/{window:g} s, headers {rounding}", f"{n:,} tickets, {stats['windows']} windows",
                      f"{n / r['elapsed']:,.0f} t/s ({n / r['elapsed'] / bound:.0%} of {bound:,.0f})", *rate_figures(stats),
                      "≥85%, ≤2%" if window == 1 else "≥95%"))
+
+
+def bench_load(n: int, tmp: Path, rows: list) -> None:
+    """`helpspace load` (dlt into DuckDB) against our JSONL export, on the same server."""
+    try:
+        import dlt  # noqa: F401
+        import duckdb  # noqa: F401
+    except ImportError:
+        rows.append(("load into DuckDB (dlt)", "not installed", "pip install -e '.[dlt]'", "", ""))
+        return
+    with server(tickets=n, seed=1) as env:
+        jsonl, _ = cli(["export", "tickets", "-o", str(tmp / "load.jsonl"), "--no-progress"], env)
+        loaded, _ = cli(["load", "--no-progress", "--pipeline-name", "bench"],
+                        {**env, "DLT_DATA_DIR": str(tmp / "dlt-home")}, cwd=tmp)
+    rows.append(("load into DuckDB (dlt)", f"{n:,} tickets, merge on id", f"{n / loaded['elapsed']:,.0f} t/s, "
+                 f"{loaded['peak_rss_mb']:.0f} MB peak", f"JSONL export {n / jsonl['elapsed']:,.0f} t/s, "
+                 f"{jsonl['peak_rss_mb']:.0f} MB peak ({jsonl['elapsed'] / loaded['elapsed']:.0%} of its speed)", ""))
 
 
 def bench_snapshot(n: int, tmp: Path, rows: list) -> None:
@@ -266,6 +285,7 @@ def main() -> None:
             lambda: bench_rate_limit(size["rl_export"], size["rl_import"], tmp, rows),
             lambda: bench_rounding(size["rounding"], tmp, rows),
             lambda: bench_snapshot(size["snapshot"], tmp, rows),
+            lambda: bench_load(size["load"], tmp, rows),
             lambda: bench_memory(size["mem"], tmp, rows),
             lambda: bench_import(size["import"], tmp, rows),
             lambda: bench_zendesk(size["zendesk"], tmp, rows),

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .. import protocol
+from ..paging import Page
 from ._listing import Listing
 
 
@@ -15,8 +16,12 @@ class Tags(Listing):
     def __init__(self, client: Any) -> None:
         super().__init__(client, protocol.api_path("tags"))
 
+    def pages(self, *, per_page: int = 50) -> AsyncIterator[Page]:
+        """Whole pages of tags, in order."""
+        return self._pages({}, per_page=per_page, start_page=1, window=None)
+
     def iter(self, *, per_page: int = 50) -> AsyncIterator[dict[str, Any]]:
-        return self._items(self._pages({}, per_page=per_page, start_page=1, window=None))
+        return self._items(self.pages(per_page=per_page))
 
     async def create(self, name: str, *, type: str = "ticket") -> dict[str, Any]:
         body = {"name": name, "type": type}

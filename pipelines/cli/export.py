@@ -75,13 +75,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             result = await exporter.run()
             for warning in exporter.warnings:
                 say(f"warning: {warning}")
-            where = "stdout" if args.output == "-" else str(result.path)
+            where = "stdout" if args.output == "-" else result.where
             passes = f"{result.passes} listing pass{'es' if result.passes != 1 else ''}"
             reused = f" · messages reused for {exporter.enricher.reused:,}, fetched for {exporter.enricher.fetched:,}" \
                 if exporter.previous is not None and exporter.enricher is not None else ""
             say(summary("exported", result.count, result.elapsed, client, f"{passes} → {where}") + reused)
             if result.manifest:
-                say(f"manifest: {result.manifest}")
+                say(f"manifest: {result.url + '.manifest.json' if result.url else result.manifest}")
         return _report_problems(result.problems)
 
     return run(go)
@@ -92,7 +92,7 @@ async def _nightly(client: HelpSpaceClient, options: ExportOptions, args: argpar
     done = await run_nightly(client, options, nightly)
     what = {"full": "full export", "snapshot": f"snapshot reusing {done.since}"}.get(
         done.mode, f"incremental export (created or contacted since {done.since})")
-    say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.path}"))
+    say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.where}"))
     for path in done.removed:
         say(f"removed old export: {path}")
     return _report_problems(done.export.problems)

@@ -46,6 +46,7 @@ from ..errors import ExportConfigError
 from ..files import write_json_atomic
 from ..formats import Writer, detect_format, open_writer, read_written
 from ..progress import Progress
+from ..storage import RemoteOutput, check_remote, is_remote
 from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
 from .plan import FAR_FUTURE, FAR_PAST, Segment, ignores_date_filter, plan_segments, plan_windows
@@ -94,6 +95,13 @@ class ExportOptions:
 
     def validate(self, fmt: str) -> None:
         """Refuse combinations that can't work, before anything is sent."""
+        if is_remote(self.output):
+            check_remote(self.output)
+            if self.resume:
+                raise ExportConfigError("an export to object storage can't be resumed (nothing is uploaded until it "
+                                        "is complete); run it again without --resume")
+            if self.attachments not in (None, "embed"):
+                raise ExportConfigError("with an object-storage --output, use --attachments embed (a DIR is local)")
         if self.output == "-" and (fmt != "jsonl" or self.resume):
             raise ExportConfigError("--output - writes JSONL to stdout and can't be resumed")
         if fmt == "parquet":
@@ -130,6 +138,11 @@ class ExportResult:
     passes: int
     manifest: Path | None
     problems: list[str] = field(default_factory=list)  # what the server sent that could not be saved
+    url: str | None = None  # where an object-storage export was uploaded
+
+    @property
+    def where(self) -> str:
+        return self.url or str(self.path)
 
 
 class Exporter:
@@ -141,7 +154,8 @@ class Exporter:
         self.format = detect_format(options.output, options.format)
         options.validate(self.format)
         self.today = today or datetime.now(timezone.utc).date()
-        self.path = Path(options.output)
+        self.remote = RemoteOutput(options.output) if is_remote(options.output) else None
+        self.path = self.remote.staging if self.remote else Path(options.output)
         self.checkpoint_path = self.path.with_name(self.path.name + ".checkpoint.json")
         self.manifest_path = self.path.with_name(self.path.name + ".manifest.json")
         self.seen: set[int] = set()
@@ -191,7 +205,15 @@ class Exporter:
         digest = self._out.finish()
         manifest = self._write_manifest(digest)
         self.checkpoint_path.unlink(missing_ok=True)
-        return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest, self.problems)
+        url = None
+        if self.remote is not None:
+            try:
+                await asyncio.to_thread(self.remote.upload, self.path, manifest)
+            finally:
+                self.remote.cleanup()
+            url = self.remote.url
+        return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest,
+                            self.problems, url)
 
     @property
     def problems(self) -> list[str]:
@@ -223,6 +245,11 @@ class Exporter:
         if self._prefetched is not None:
             self._prefetched.cancel()
         self.progress.close()
+        if self.remote is not None:  # nothing was uploaded; the staging folder goes
+            if self._out is not None:
+                self._out.abandon()
+            self.remote.cleanup()
+            return
         if self._out is None:
             return
         if self.count == 0:

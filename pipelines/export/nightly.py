@@ -24,6 +24,7 @@ from helpspace_async import HelpSpaceClient
 from ..errors import ExportConfigError
 from ..files import read_json, write_json_atomic
 from ..formats import detect_format
+from ..storage import is_remote, remove
 from .exporter import Exporter, ExportOptions, ExportResult
 from .plan import FAR_FUTURE, Segment
 
@@ -95,8 +96,8 @@ def _record(state: dict[str, Any], fp: dict[str, Any], nightly: NightlyOptions, 
         "finished_at": datetime.now(timezone.utc).isoformat(),
         "mode": mode,
         "since": since,
-        "output": str(result.path.resolve()),
-        "manifest": str(result.manifest.resolve()) if result.manifest else None,
+        "output": result.url or str(result.path.resolve()),
+        "manifest": (result.url + ".manifest.json") if result.url else str(result.manifest.resolve()) if result.manifest else None,
         "tickets": result.count,
     })
     removed = prune(state, nightly.keep) if nightly.keep else []
@@ -114,6 +115,10 @@ def prune(state: dict[str, Any], keep: int) -> list[str]:
         for key in ("output", "manifest"):
             path = run.get(key)
             if not path or path in protected:
+                continue
+            if is_remote(path):
+                remove(path)
+                removed.append(path)
                 continue
             target = Path(path)
             if target.is_dir():
