@@ -8,7 +8,8 @@
     │   ├── AttachmentTooLarge      an attachment too big to embed: use --attachments DIR
     │   └── CreateUnconfirmed       creates answered without proof, and lookups find nothing
     ├── UnsafePath                  a path that would lead outside the folder it must stay in
-    └── Rejected                    one record can't be sent; it goes to the rejects file
+    ├── Rejected                    one record can't be sent; it goes to the rejects file
+    └── Skipped                     one record that is not to be imported (deleted in the source)
 
 A server that misbehaves raises the client's `ServerMisbehaved` (exit 3). The command
 line maps classes to exit codes; anything else (a bare ValueError) is a bug and ends
@@ -58,3 +59,11 @@ class Rejected(PipelineError):
         super().__init__(reason)
         self.reason = reason
         self.field_errors = field_errors or {}
+
+
+class Skipped(PipelineError):
+    """A record that should not be imported, by design (e.g. deleted in the source): counted, not rejected."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

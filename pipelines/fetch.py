@@ -9,6 +9,7 @@ remote host, and never to an image host that a migrated message body happens to 
 from __future__ import annotations
 
 import asyncio
+import base64
 from dataclasses import dataclass
 
 import aiohttp
@@ -57,8 +58,11 @@ class Downloaded:
 class SourceFetcher:
     """GETs files from the source helpdesk; use as `async with SourceFetcher(...) as fetch:`."""
 
-    def __init__(self, token: str | None = None, *, hosts: tuple[str, ...] = (), retry: RetryPolicy | None = None) -> None:
+    def __init__(self, token: str | None = None, *, user: str | None = None, auth: str = "bearer",
+                 hosts: tuple[str, ...] = (), retry: RetryPolicy | None = None) -> None:
         self._token = token
+        self._user = user
+        self.auth = "basic" if user else auth
         self.hosts = hosts
         self._retry = retry or RetryPolicy(max_attempts=3, backoff_initial=0.2, backoff_max=2.0, max_total=60)
         self._session: aiohttp.ClientSession | None = None
@@ -80,9 +84,12 @@ class SourceFetcher:
 
     def credentials_for(self, url: str) -> dict[str, str]:
         """The headers that may go with a request to `url`: the token only to the source's hosts."""
-        if self._token and credentials_allowed(url, self.hosts):
-            return {"Authorization": f"Bearer {self._token}"}
-        return {}
+        if not self._token or not credentials_allowed(url, self.hosts):
+            return {}
+        if self.auth == "basic":  # Zendesk: "you@acme.com/token" + API token; Freshdesk: API key + "X"
+            user, password = (self._user, self._token) if self._user else (self._token, "X")
+            return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        return {"Authorization": f"Bearer {self._token}"}
 
     async def get(self, url: str) -> Downloaded:
         """The file at `url`; our typed errors (APIError with the status, TransportError) on failure."""

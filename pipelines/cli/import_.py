@@ -51,6 +51,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
     src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]; "
                      "sent only to the source's own hosts")
+    src.add_argument("--source-user", help="Basic auth user for the source: Zendesk 'you@acme.com/token' "
+                     "(with --source-token API_TOKEN)")
+    src.add_argument("--source-auth", choices=["bearer", "basic"], default="bearer",
+                     help="how --source-token is sent (default bearer; --source-user implies basic; basic without "
+                          "--source-user sends TOKEN:X, Freshdesk's form for an API key)")
     src.add_argument("--source-url", action="append", default=[], metavar="URL",
                      help="the source helpdesk's address (repeatable): its host may receive --source-token, "
                           "besides the source's known domains (e.g. *.zendesk.com)")
@@ -82,6 +87,7 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         create_tags=not args.no_create_tags, progress=not args.no_progress, source=args.source,
         source_tz=args.source_tz, map_path=args.map_path, status_map=status_map, include_notes=args.include_notes,
         keep_links=args.keep_links, source_token=source_token, source_urls=args.source_url,
+        source_user=args.source_user, source_auth=args.source_auth,
     )
 
 

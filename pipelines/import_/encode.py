@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from helpspace_async import APIError, HelpSpaceError
+import orjson
+
+from helpspace_async import APIError, ConnectFailed, HelpSpaceError
 
 from ..attachments import MAX_ATTACHMENTS_BYTES, MAX_BODY_BYTES, b64, decoded_size, read_attachment
 from ..errors import Rejected, UnsafePath
@@ -87,6 +89,9 @@ class Encoder:
             return {"name": att.name, "mime_type": att.mime_type or "application/octet-stream", "data": att.data}
         if att.url:
             got = await self._download(att.url, att.name, where)
+            if att.url_wraps_base64:  # {"data": "<base64>"}: the file is already base64 inside
+                return {"name": att.name, "mime_type": att.mime_type or "application/octet-stream",
+                        "data": _unwrap_base64(got.data, att.name, where)}
             return {"name": att.name, "mime_type": att.mime_type or got.mime_type, "data": await _b64(got.data)}
         data, mime = await self._read_file(att.path or "", where)
         return {"name": att.name, "mime_type": att.mime_type or mime, "data": await _b64(data)}
@@ -104,9 +109,9 @@ class Encoder:
         try:
             return await self.fetcher.get(url)
         except HelpSpaceError as exc:
-            reason = exc.message if isinstance(exc, APIError) else str(exc)
-            raise Rejected(f"{name!r} could not be downloaded from the source ({reason}); its link may have expired: "
-                           "export again from the source (or pass --source-token) and rerun", {where: [reason]}) from None
+            shown = url.split("?", 1)[0]  # a pre-signed query string is a credential: never printed
+            cause, advice = download_failure(exc)
+            raise Rejected(f"{name!r} could not be downloaded from {shown}: {cause}; {advice}", {where: [cause]}) from None
 
     async def _inline_images(self, body: str, where: str) -> str:
         """`<img src=...>` -> a base64 data URL: relative files from the attachments folder, and
@@ -134,3 +139,26 @@ class Encoder:
 
 async def _b64(data: bytes) -> str:
     return await asyncio.to_thread(b64, data) if len(data) > OFF_LOOP_BYTES else b64(data)
+
+
+def download_failure(exc: HelpSpaceError) -> tuple[str, str]:
+    """What went wrong fetching a file from the source, and what to do about it."""
+    if isinstance(exc, APIError) and exc.status in (401, 403):
+        return (f"HTTP {exc.status}", "its link may have expired (pre-signed links last minutes), or it needs the "
+                "source's credentials: export again from the source, or pass --source-token/--source-user, and rerun")
+    if isinstance(exc, APIError) and exc.status in (404, 410):
+        return f"HTTP {exc.status}", "the file is gone from the source; rerun with --keep-links to import the rest"
+    if isinstance(exc, ConnectFailed):
+        return f"cannot connect ({exc})", "check the host name and the network (DNS), then rerun"
+    reason = exc.message if isinstance(exc, APIError) else str(exc)
+    return reason, "rerun to try again"
+
+
+def _unwrap_base64(body: bytes, name: str, where: str) -> str:
+    try:
+        data = orjson.loads(body).get("data")
+    except (orjson.JSONDecodeError, AttributeError):
+        data = None
+    if not isinstance(data, str):
+        raise Rejected(f"{name!r}: the source answered something other than {{\"data\": base64}}", {where: ["not base64 JSON"]})
+    return data

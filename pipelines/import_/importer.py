@@ -30,7 +30,7 @@ from .dry_run import CountingSender, DryRunClient
 from .encode import Encoder
 from .exactly_once import ExactlyOnce
 from .journal import Journal
-from .reader import RecordReader, Row, Unreadable
+from .reader import RecordReader, Row, SkippedRecord, Unreadable
 from .records import Plan, make_plan
 from .summary import ImportSummary
 
@@ -57,6 +57,8 @@ class ImportOptions:
     keep_links: bool = False
     source_token: str | None = None  # for attachment URLs on the old helpdesk; never logged
     source_urls: list[str] = field(default_factory=list)  # the old helpdesk's addresses: where the token may go
+    source_user: str | None = None  # Basic auth: Zendesk "you@acme.com/token"; none with --source-auth basic: key + "X"
+    source_auth: str = "bearer"
 
 
 class Importer:
@@ -77,7 +79,7 @@ class Importer:
         self.summary = ImportSummary(source=self.source, source_detected=self.reader.source_detected)
         self.progress = Progress("tickets", enabled=options.progress)
         hosts = SOURCE_HOSTS.get(self.source, ()) + tuple(host_pattern(u) for u in options.source_urls)
-        self.fetcher = SourceFetcher(options.source_token, hosts=hosts)
+        self.fetcher = SourceFetcher(options.source_token, user=options.source_user, auth=options.source_auth, hosts=hosts)
         base_dir = Path(options.attachments_dir) if options.attachments_dir else path.parent
         self.encoder = Encoder(base_dir, self.fetcher, keep_links=options.keep_links,
                                download_images=self.source != "helpspace")
@@ -155,9 +157,9 @@ class Importer:
 
     async def _send_all(self) -> None:
         concurrency = self.client.concurrency
-        queue: asyncio.Queue[Row | Unreadable | None] = asyncio.Queue(maxsize=concurrency * 2)
+        queue: asyncio.Queue[Row | Unreadable | SkippedRecord | None] = asyncio.Queue(maxsize=concurrency * 2)
 
-        def batch(iterator: Iterator[Row | Unreadable]) -> list[Row | Unreadable]:
+        def batch(iterator: Iterator[Row | Unreadable | SkippedRecord]) -> list[Row | Unreadable | SkippedRecord]:
             return list(islice(iterator, READ_BATCH))
 
         async def produce() -> None:
@@ -180,9 +182,12 @@ class Importer:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _one(self, item: Row | Unreadable) -> None:
+    async def _one(self, item: Row | Unreadable | SkippedRecord) -> None:
         self.summary.records += 1
         try:
+            if isinstance(item, SkippedRecord):
+                self.summary.skipped[item.reason] += 1
+                return
             if isinstance(item, Unreadable):
                 self._reject(item.line, None, item.reason, {}, item.original)
                 return

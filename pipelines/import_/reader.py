@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import InputError, Rejected, UsageError
+from ..errors import InputError, Rejected, Skipped, UsageError
 from ..formats import csv_format, detect_format, jsonl
 from ..sources import converter, detect, singer
 from ..sources.common import SourceContext, SourceRecord
@@ -36,6 +36,14 @@ class Row:
 
 
 @dataclass(frozen=True)
+class SkippedRecord:
+    """A record left out by design (deleted in the source): reported, not rejected."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """A record rejected while reading: it never becomes a request."""
 
@@ -49,11 +57,17 @@ class RecordReader:
 
     def __init__(self, path: Path, *, fmt: str | None, source: str | None, context: SourceContext,
                  limit: int | None = None) -> None:
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"input file {path} not found")
         self.path = path
+        self.files = [path]
+        if path.is_dir():  # Airbyte's raw files: one per stream
+            self.files = sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+            if not self.files:
+                raise InputError(f"{path} is a folder without .jsonl files (Airbyte raw files are _airbyte_raw_<stream>.jsonl)")
+            fmt = fmt or "jsonl"
         try:
-            self.format = detect_format(str(path), fmt)
+            self.format = detect_format(str(self.files[0]), fmt)
         except UsageError as exc:
             raise InputError(str(exc)) from None
         self.limit = limit
@@ -70,11 +84,10 @@ class RecordReader:
                 return detect(row, "csv")
             return "helpspace"
         first: list[Any] = []
-        for _, raw in jsonl.read_lines(self.path):
-            try:
-                first.append(orjson.loads(raw))
-            except orjson.JSONDecodeError:
+        for _, _, message in self._messages():
+            if isinstance(message, bytes):
                 continue
+            first.append(message)
             if not singer.is_singer(first[0]):
                 return detect(first[0], "jsonl")
             if len(first) >= SINGER_DETECT_LINES:
@@ -83,15 +96,24 @@ class RecordReader:
             return singer.detect(first) or "helpspace"
         return "helpspace"
 
+    def _messages(self) -> Iterator[tuple[Path, int, Any]]:
+        """(file, line, message) of every JSONL line of every input file, Airbyte shapes normalised;
+        a line that isn't JSON comes as its raw bytes."""
+        for path in self.files:
+            stream = singer.stream_of_file(path)
+            for line, raw in jsonl.read_lines(path):
+                try:
+                    yield path, line, singer.normalise(orjson.loads(raw), stream)
+                except orjson.JSONDecodeError:
+                    yield path, line, raw
+
     def index_streams(self) -> None:
         """Singer/Airbyte output: index child streams and users so parents can be joined."""
         if self.format != "jsonl" or self.source not in singer.STREAMS:
             return
         index: singer.SingerIndex | None = None
-        for _, raw in jsonl.read_lines(self.path):
-            try:
-                message = orjson.loads(raw)
-            except orjson.JSONDecodeError:
+        for _, _, message in self._messages():
+            if isinstance(message, bytes):
                 continue
             if index is None:
                 if not singer.is_singer(message):
@@ -109,14 +131,14 @@ class RecordReader:
             self._singer.close()
             self._singer = None
 
-    def __iter__(self) -> Iterator[Row | Unreadable]:
+    def __iter__(self) -> Iterator[Row | Unreadable | SkippedRecord]:
         items = self._csv() if self.format == "csv" else self._jsonl()
         for count, item in enumerate(items):
             if self.limit is not None and count >= self.limit:
                 return
             yield item
 
-    def _csv(self) -> Iterator[Row | Unreadable]:
+    def _csv(self) -> Iterator[Row | Unreadable | SkippedRecord]:
         rows = csv_format.read_rows(self.path)
         while True:
             try:
@@ -134,12 +156,16 @@ class RecordReader:
                 continue
             yield self._row(line, row, csv_row=True)
 
-    def _jsonl(self) -> Iterator[Row | Unreadable]:
-        for line, raw in jsonl.read_lines(self.path):
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                yield Unreadable(line, f"not valid JSON ({exc})", raw.decode("utf-8", "replace")[:10_000])
+    def _jsonl(self) -> Iterator[Row | Unreadable | SkippedRecord]:
+        for path, line, record in self._messages():
+            if isinstance(record, bytes):
+                try:
+                    orjson.loads(record)
+                    detail = ""
+                except orjson.JSONDecodeError as exc:
+                    detail = f" ({exc})"
+                where = f"{path.name}: " if len(self.files) > 1 else ""
+                yield Unreadable(line, f"{where}not valid JSON{detail}", record.decode("utf-8", "replace")[:10_000])
                 continue
             if self._singer is not None:
                 record = self._singer.parent(record) if isinstance(record, dict) else record
@@ -147,7 +173,7 @@ class RecordReader:
                     continue  # schema, state, children and users: joined into their parents
             yield self._row(line, record, csv_row=False)
 
-    def _row(self, line: int, raw: Any, *, csv_row: bool) -> Row | Unreadable:
+    def _row(self, line: int, raw: Any, *, csv_row: bool) -> Row | Unreadable | SkippedRecord:
         try:
             if self._convert is not None:
                 mapped = self._converted(raw)
@@ -159,6 +185,8 @@ class RecordReader:
             return Row(line, raw, raw)
         except Rejected as exc:
             return Unreadable(line, exc.reason, raw)
+        except Skipped as exc:
+            return SkippedRecord(line, exc.reason)
 
     def _converted(self, raw: Any) -> SourceRecord:
         """One source record mapped by the adapter; any failure is this record's rejection."""
@@ -167,7 +195,7 @@ class RecordReader:
             raise Rejected("a record must be a JSON object")
         try:
             return self._convert(raw, self.context)
-        except Rejected:
+        except (Rejected, Skipped):
             raise
         except Exception as exc:  # a shape the adapter did not expect
             raise Rejected(f"not a {self.source} record this importer understands: {type(exc).__name__}: {exc}") from None

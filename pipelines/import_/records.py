@@ -35,6 +35,7 @@ class Attachment:
     data: str | None = None
     path: str | None = None
     url: str | None = None  # on the old helpdesk: downloaded at import time
+    url_wraps_base64: bool = False  # the URL answers JSON {"data": "<base64>"} (Help Scout's data.href)
 
 
 @dataclass
@@ -104,7 +105,8 @@ def _attachments(raw: Any, where: str) -> list[Attachment]:
         source = str(a.get("path") or a.get("url") or "").split("?")[0]
         name = a.get("name") or source.replace("\\", "/").rstrip("/").split("/")[-1] or "attachment"
         out.append(Attachment(name=str(name), mime_type=a.get("mime_type"), data=a.get("data"), path=a.get("path"),
-                              url=None if a.get("data") or a.get("path") else a.get("url")))
+                              url=None if a.get("data") or a.get("path") else a.get("url"),
+                              url_wraps_base64=a.get("encoding") == "json-base64"))
     return out
 
 

@@ -27,6 +27,7 @@ class ImportSummary:
     by_tag: Counter[str] = field(default_factory=Counter)
     by_assignee: Counter[str] = field(default_factory=Counter)
     downloaded: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # by reason, e.g. "deleted in source"
 
     def report(self) -> str:
         """The dry-run report: what would be created, and what has no target."""
@@ -40,6 +41,8 @@ class ImportSummary:
             lines.append("flagged: " + top(self.flags))
         if self.notes_skipped:
             lines.append(f"internal notes skipped: {self.notes_skipped} (--include-notes to import them)")
+        for reason, count in self.skipped.most_common():
+            lines.append(f"skipped ({reason}): {count}")
         if self.unmatched_assignees:
             lines.append("no matching agent (left unassigned): " + ", ".join(sorted(self.unmatched_assignees)))
         return "\n".join(lines)
@@ -51,6 +54,8 @@ class ImportSummary:
             parts.append(f"follow-up messages {self.follow_ups:,}")
         if self.notes_skipped:
             parts.append(f"internal notes skipped {self.notes_skipped:,}")
+        for reason, count in self.skipped.most_common():
+            parts.append(f"skipped ({reason}) {count:,}")
         if self.tags_created:
             parts.append(f"tags created: {', '.join(self.tags_created)}")
         if self.tags_dropped:

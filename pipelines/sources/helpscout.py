@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import Rejected
 from .common import (
     PLACEHOLDER,
     SourceContext,
@@ -30,14 +31,27 @@ def _get(obj: dict[str, Any], camel: str) -> Any:
 
 def _attachments(thread: dict[str, Any]) -> list[dict[str, Any]]:
     found = dig(thread, "_embedded.attachments") or thread.get("attachments") or []
-    return [{"name": a.get("filename") or a.get("name") or "attachment", "mime_type": _get(a, "mimeType"),
-             **({"data": a["data"]} if a.get("data") else {"url": a.get("url") or dig(a, "_links.data.href")})}
+    return [{"name": a.get("filename") or a.get("name") or "attachment", "mime_type": _get(a, "mimeType"), **_content(a)}
             for a in found]
+
+
+def _content(attachment: dict[str, Any]) -> dict[str, Any]:
+    """Inline base64, a plain URL, or the Mailbox API's `_links.data.href`, which answers
+    JSON `{"data": "<base64>"}` (developer.helpscout.com: attachments/get-data), not the file."""
+    if attachment.get("data"):
+        return {"data": attachment["data"]}
+    if attachment.get("url"):
+        return {"url": attachment["url"]}
+    href = dig(attachment, "_links.data.href")
+    return {"url": href, "encoding": "json-base64"} if href else {}
 
 
 def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     customer = as_dict(_get(c, "primaryCustomer"))
     threads = dig(c, "_embedded.threads") or c.get("threads") or []
+    if isinstance(threads, int):  # the conversations list gives a count unless embed=threads was asked for
+        raise Rejected(f"conversation {c.get('id')} was exported without its threads (\"threads\": {threads}): "
+                       "export conversations with embed=threads, or the conversation_threads stream beside them")
     threads = sorted((t for t in threads if isinstance(t, dict)), key=lambda t: _get(t, "createdAt") or "")  # API lists newest first
     public = [t for t in threads if t.get("type") in PUBLIC]
     first = public[0] if public else None

@@ -1,17 +1,26 @@
-"""Singer/Airbyte JSONL: parent and child streams in one file, joined on the parent id.
+"""Singer and Airbyte output: parent and child streams, joined on the parent id.
 
-A tap writes `{"type": "RECORD", "stream": "tickets", "record": {...}}` lines, with the
-children (comments, conversations, threads) and users as streams of their own, in any
-order. An indexing pass stores children and users in a temporary SQLite file keyed by
+Three shapes are read, each normalised to a Singer RECORD before anything else sees it:
+- Singer: `{"type": "RECORD", "stream": "tickets", "record": {...}}` (and SCHEMA, STATE);
+- Airbyte protocol messages: `{"type": "RECORD", "record": {"stream": ..., "data": {...},
+  "emitted_at": ...}}`, with STATE, LOG and TRACE lines (ignored);
+- Airbyte raw files, one per stream (`_airbyte_raw_<stream>.jsonl` from the Local JSON
+  destination: `{"_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data"}`, or the v2
+  columns `_airbyte_raw_id`, `_airbyte_extracted_at`, `_airbyte_meta`, `_airbyte_data`),
+  the stream named by the file.
+Children (comments, conversations, threads) and users come as streams of their own, in
+any order. An indexing pass stores children and users in a temporary SQLite file keyed by
 parent id, so memory stays bounded however big the export; the import passes then see
 each parent with its children attached, in the shape the source's adapter reads.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,10 +32,37 @@ STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]], str | None]] = {
     "helpscout": ("conversations", {"conversation_threads": ("conversation_id", "threads")}, None),
 }
 MESSAGE_TYPES = {"RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"}
+AIRBYTE_TYPES = {"RECORD", "STATE", "LOG", "TRACE", "CATALOG", "SPEC", "CONNECTION_STATUS", "CONTROL"}
+RAW_FILE = re.compile(r"^(?:_airbyte_raw_)?(?P<stream>[A-Za-z0-9_]+?)(?:_\d+)?\.jsonl(?:\.gz)?$")
+
+
+def stream_of_file(path: Path) -> str | None:
+    """`_airbyte_raw_ticket_comments.jsonl` -> `ticket_comments` (a raw file names its stream)."""
+    found = RAW_FILE.match(path.name)
+    return found.group("stream") if found else None
+
+
+def normalise(message: Any, file_stream: str | None = None) -> Any:
+    """An Airbyte message or raw-file line as a Singer message; anything else unchanged."""
+    if not isinstance(message, dict):
+        return message
+    record = message.get("record")
+    if message.get("type") == "RECORD" and isinstance(record, dict) and "data" in record and "stream" in record:
+        return {"type": "RECORD", "stream": record["stream"], "record": record["data"]}  # Airbyte protocol
+    if "_airbyte_data" in message:  # an Airbyte raw file's line (v1 or v2 columns)
+        data = message["_airbyte_data"]
+        if isinstance(data, str):
+            data = orjson.loads(data)
+        return {"type": "RECORD", "stream": file_stream, "record": data}
+    if message.get("type") in AIRBYTE_TYPES - MESSAGE_TYPES:
+        return {"type": message["type"], "stream": None}  # LOG, TRACE, ...: nothing to import
+    return message
 
 
 def is_singer(record: Any) -> bool:
-    return isinstance(record, dict) and record.get("type") in MESSAGE_TYPES and ("stream" in record or "value" in record)
+    """A Singer message (or an Airbyte one, once normalised)."""
+    return isinstance(record, dict) and (record.get("type") in MESSAGE_TYPES | AIRBYTE_TYPES) and (
+        "stream" in record or "value" in record)
 
 
 def detect(messages: Iterable[dict[str, Any]]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Rejected
+from ..errors import Skipped
 from .common import (
     PLACEHOLDER,
     SourceContext,
@@ -36,7 +36,7 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     """A JSON-export line (bare ticket or {"ticket": ...}) -> an import record."""
     t = raw["ticket"] if set(raw) == {"ticket"} else raw
     if t.get("status") == "deleted":
-        raise Rejected("deleted in Zendesk: skipped")
+        raise Skipped("deleted in source")
     requester = as_dict(t.get("requester"))
     if not requester and t.get("requester_id") is not None and ctx.lookup_user:
         requester = as_dict(ctx.lookup_user(t["requester_id"]))

@@ -69,7 +69,7 @@ def test_zendesk_json_export(tmp_path):
         src = sample(tmp_path, "zendesk.jsonl", host)
         args = ["import", "tickets", str(src), "--source-token", SOURCE_TOKEN, "--source-url", host]
         done = run(args, server)
-        assert done.returncode == 1, done.stderr.decode()  # the expired link and the deleted ticket
+        assert done.returncode == 1, done.stderr.decode()  # the expired link (the deleted ticket is skipped, not rejected)
         assert b"detected source: zendesk" in done.stderr
         found = tickets(server)
         fire = found["Printer on fire"]
@@ -90,7 +90,9 @@ def test_zendesk_json_export(tmp_path):
         huge = found["Huge thread (over 1 MB in Zendesk: exported without comments)"]
         assert "The first message, as plain text.<br>Second line." in messages(server, huge)[0]["body"]
         bad = rejects(tmp_path / "zendesk.jsonl.rejects.jsonl")
-        assert sorted(bad) == [4, 5] and "expired" in bad[4]["reason"] and "deleted" in bad[5]["reason"]
+        assert sorted(bad) == [4] and "expired" in bad[4]["reason"] and "HTTP 403" in bad[4]["reason"]
+        assert f"from {host}/attachments/token/expired/:".encode() in (tmp_path / "zendesk.jsonl.rejects.jsonl").read_bytes()
+        assert b"skipped (deleted in source) 1" in done.stderr
         assert len(found) == 3
 
         again = run(args, server)

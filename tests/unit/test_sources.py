@@ -8,7 +8,7 @@ import json
 import orjson
 import pytest
 
-from pipelines.errors import Rejected
+from pipelines.errors import Rejected, Skipped
 from pipelines.import_.records import NOTE_TYPE, make_plan
 from pipelines.sources import freshdesk, generic, helpscout, zendesk
 from pipelines.sources.common import SourceContext, team
@@ -40,9 +40,28 @@ def test_zendesk_notes_are_counted_unless_included():
     assert sum(1 for m in loud.record["follow_ups"] if m["type"] == NOTE_TYPE) == notes
 
 
-def test_zendesk_deleted_tickets_are_rejected_with_the_reason():
-    with pytest.raises(Rejected, match="deleted"):
+def test_zendesk_deleted_tickets_are_skipped_not_rejected():
+    with pytest.raises(Skipped, match="deleted in source"):
         zendesk.convert({"id": 5, "status": "deleted", "subject": "x"}, SourceContext())
+
+
+def test_airbyte_messages_and_raw_lines_become_singer_records():
+    from pathlib import Path
+
+    from pipelines.sources.singer import normalise, stream_of_file
+
+    protocol = {"type": "RECORD", "record": {"stream": "tickets", "data": {"id": 1}, "emitted_at": 1641031200000}}
+    assert normalise(protocol) == {"type": "RECORD", "stream": "tickets", "record": {"id": 1}}
+    v1 = {"_airbyte_ab_id": "u", "_airbyte_emitted_at": 1, "_airbyte_data": {"id": 2}}
+    v2 = {"_airbyte_raw_id": "u", "_airbyte_extracted_at": "t", "_airbyte_meta": {}, "_airbyte_data": '{"id": 3}'}
+    assert normalise(v1, "users")["record"] == {"id": 2} and normalise(v2, "users")["record"] == {"id": 3}
+    assert normalise({"type": "LOG", "log": {"level": "INFO", "message": "x"}})["stream"] is None
+    assert stream_of_file(Path("_airbyte_raw_ticket_comments.jsonl")) == "ticket_comments"
+
+
+def test_help_scout_conversations_without_threads_say_how_to_export_them():
+    with pytest.raises(Rejected, match="embed=threads"):
+        helpscout.convert({"id": 1, "subject": "s", "threads": 2, "primaryCustomer": {"email": "a@b.example"}}, SourceContext())
 
 
 def test_zendesk_csv_reads_dates_in_the_source_time_zone():

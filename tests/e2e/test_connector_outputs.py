@@ -1,0 +1,122 @@
+"""Migrations from what connectors and APIs really produce: Airbyte protocol messages, Airbyte raw
+files, Help Scout's data.href, conversations without threads, Basic source auth, honest failures.
+Fixture shapes and their sources: samples/sources/README.md."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+
+import orjson
+from aiohttp import web
+
+from helpspace_async.testing import ServerThread
+from helpspace_async.testing.threaded import HandlerThread
+from tests.conftest import SAMPLES
+from tests.e2e.cli import run
+
+
+def by_subject(server) -> dict[str, dict]:
+    return {server.store.tickets[i]["subject"]: server.store.tickets[i] for i in server.store.live}
+
+
+def bodies(server, ticket) -> list[str]:
+    return [m["body"].split("\n")[0] for m in server.store.messages_of(ticket["id"])]
+
+
+def check_airbyte_import(done, server) -> None:
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"detected source: zendesk" in done.stderr and b"created 2" in done.stderr
+    assert b"skipped (deleted in source) 1" in done.stderr and b"rejected 0" in done.stderr
+    found = by_subject(server)
+    one = found["Airbyte ticket one"]
+    assert one["from_contact"]["value"] == "ab1@customer.example"  # requester_id resolved through the users stream
+    assert one["assignee"]["email"] == "bruno@helpdesk.example"
+    assert bodies(server, one) == ["<p>First message of one</p>", "<p>Reply from agent</p>"]
+    assert found["Airbyte ticket two"]["status"] == "closed" and "Deleted in Zendesk" not in found
+
+
+def test_airbyte_protocol_messages_with_state_log_and_trace_lines(tmp_path):
+    with ServerThread() as server:
+        done = run(["import", "tickets", str(SAMPLES / "sources" / "zendesk-airbyte.jsonl"),
+                    "--state", str(tmp_path / "j.jsonl"), "--rejects", str(tmp_path / "r.jsonl")], server)
+        check_airbyte_import(done, server)
+
+
+def test_airbyte_local_json_raw_files_one_per_stream(tmp_path):
+    folder = shutil.copytree(SAMPLES / "sources" / "zendesk-airbyte-raw", tmp_path / "airbyte")
+    with ServerThread() as server:
+        done = run(["import", "tickets", str(folder), "--state", str(tmp_path / "j.jsonl"),
+                    "--rejects", str(tmp_path / "r.jsonl")], server)
+        check_airbyte_import(done, server)
+        again = run(["import", "tickets", str(folder), "--state", str(tmp_path / "j.jsonl"),
+                     "--rejects", str(tmp_path / "r.jsonl")], server)
+        assert again.returncode == 0 and b"created 0" in again.stderr
+
+
+class HelpScoutFiles(HandlerThread):
+    """Help Scout's attachment data endpoint: JSON {"data": base64}, and it wants the bearer token."""
+
+    FILE = b"\x89PNG receipt bytes"
+
+    def __init__(self) -> None:
+        self.auth: list[str | None] = []
+        super().__init__(self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.auth.append(request.headers.get("Authorization"))
+        return web.json_response({"data": base64.b64encode(self.FILE).decode()})
+
+
+def test_help_scout_data_href_is_decoded_and_threadless_conversations_say_why(tmp_path):
+    files = HelpScoutFiles()
+    with files as host, ServerThread() as server:
+        conversation = {"id": 9, "number": 9, "subject": "Receipt attached", "status": "closed", "mailboxId": 1,
+                        "createdAt": "2023-01-10T09:00:00Z",
+                        "primaryCustomer": {"first": "A", "last": "B", "email": "ab@customer.example"},
+                        "_embedded": {"threads": [{"id": 1, "type": "customer", "createdAt": "2023-01-10T09:00:00Z",
+                                                   "body": "<p>Here</p>", "_embedded": {"attachments": [
+                                                       {"id": 5, "filename": "receipt.png", "mimeType": "image/png",
+                                                        "_links": {"data": {"href": f"{host}/v2/conversations/9/attachments/5/data"}}}]}}]}}
+        threadless = {"id": 10, "number": 10, "subject": "Listed without threads", "status": "active", "mailboxId": 1,
+                      "primaryCustomer": {"email": "c@customer.example"}, "threads": 2}
+        src = tmp_path / "helpscout.jsonl"
+        src.write_bytes(orjson.dumps(conversation) + b"\n" + orjson.dumps(threadless) + b"\n")
+        done = run(["import", "tickets", str(src), "--source-token", "hs-oauth", "--source-url", host], server)
+        assert done.returncode == 1, done.stderr.decode()
+        ticket = by_subject(server)["Receipt attached"]
+        attachment = server.store.messages_of(ticket["id"])[0]["attachments"][0]
+        assert server.store.attachment(attachment["id"])[2] == HelpScoutFiles.FILE  # the file, not its JSON wrapper
+    assert files.auth == ["Bearer hs-oauth"]
+    reasons = [orjson.loads(x)["reason"] for x in (tmp_path / "helpscout.jsonl.rejects.jsonl").read_bytes().splitlines()]
+    assert len(reasons) == 1 and "without its threads" in reasons[0] and "embed=threads" in reasons[0]
+
+
+class ZendeskFiles(HandlerThread):
+    def __init__(self) -> None:
+        self.auth: list[str | None] = []
+        super().__init__(self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.auth.append(request.headers.get("Authorization"))
+        return web.Response(body=b"pdf bytes", content_type="application/pdf")
+
+
+def test_basic_source_auth_and_a_refused_connection_named_with_its_cause(tmp_path):
+    files = ZendeskFiles()
+    with files as host, ServerThread() as server:
+        ticket = {"id": 1, "subject": "With a file", "status": "open", "requester": {"email": "z@customer.example"},
+                  "comments": [{"id": 1, "public": True, "html_body": "<p>see file</p>", "created_at": "2024-01-01T00:00:00Z",
+                                "attachments": [{"file_name": "a.pdf", "content_url": f"{host}/attachments/token/a"}]}]}
+        broken = {**ticket, "id": 2, "subject": "Unreachable file",
+                  "comments": [{**ticket["comments"][0], "attachments": [{"file_name": "b.pdf",
+                                                                         "content_url": "http://127.0.0.1:1/attachments/b?sig=SECRETSIG"}]}]}
+        src = tmp_path / "zd.jsonl"
+        src.write_bytes(orjson.dumps(ticket) + b"\n" + orjson.dumps(broken) + b"\n")
+        done = run(["import", "tickets", str(src), "--from", "zendesk", "--source-user", "me@acme.example/token",
+                    "--source-token", "zd-api-token", "--source-url", host], server)
+    assert done.returncode == 1, done.stderr.decode()
+    assert files.auth == ["Basic " + base64.b64encode(b"me@acme.example/token:zd-api-token").decode()]
+    [reject] = [orjson.loads(x) for x in (tmp_path / "zd.jsonl.rejects.jsonl").read_bytes().splitlines()]
+    assert "http://127.0.0.1:1/attachments/b" in reject["reason"] and "cannot connect" in reject["reason"]
+    assert "SECRETSIG" not in reject["reason"]  # a pre-signed query string is never printed
