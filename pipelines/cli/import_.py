@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
     src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]; "
                      "sent only to the source's own hosts")
+    src.add_argument("--users", metavar="FILE", help="the source's users (JSONL or JSON, e.g. Zendesk's users export), "
+                     "to resolve requester_id, assignee_id and comment authors")
     src.add_argument("--source-user", help="Basic auth user for the source: Zendesk 'you@acme.com/token' "
                      "(with --source-token API_TOKEN)")
     src.add_argument("--source-auth", choices=["bearer", "basic"], default="bearer",
@@ -87,7 +89,7 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         create_tags=not args.no_create_tags, progress=not args.no_progress, source=args.source,
         source_tz=args.source_tz, map_path=args.map_path, status_map=status_map, include_notes=args.include_notes,
         keep_links=args.keep_links, source_token=source_token, source_urls=args.source_url,
-        source_user=args.source_user, source_auth=args.source_auth,
+        source_user=args.source_user, source_auth=args.source_auth, users=args.users,
     )
 
 
@@ -96,6 +98,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         options = options_from(args)
         if options.dry_run:  # nothing is sent, so no credentials are needed
             importer = Importer(DryRunClient(), options)
+            say(f"reading {options.input} as {importer.reader.reading}")
             result = await importer.run()
             say(f"dry run: {result.records:,} records read, {result.would_send:,} requests would be sent, "
                 f"{result.rejected:,} rejected" + (f" (see {importer.rejects_path})" if result.rejected else ""))
@@ -103,6 +106,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return EXIT_REJECTS if result.rejected else EXIT_OK
         async with client_from(args) as client:
             importer = Importer(client, options)
+            say(f"reading {options.input} as {importer.reader.reading}")
             if importer.summary.source_detected and importer.source != "helpspace":
                 say(f"detected source: {importer.source} (pass --from to choose)")
             result = await importer.run()

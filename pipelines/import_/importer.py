@@ -59,6 +59,7 @@ class ImportOptions:
     source_urls: list[str] = field(default_factory=list)  # the old helpdesk's addresses: where the token may go
     source_user: str | None = None  # Basic auth: Zendesk "you@acme.com/token"; none with --source-auth basic: key + "X"
     source_auth: str = "bearer"
+    users: str | None = None  # the source's users (JSONL or a JSON document), to resolve requester_id/author_id
 
 
 class Importer:
@@ -70,7 +71,8 @@ class Importer:
         path = Path(options.input)
         context = SourceContext(source_tz=options.source_tz, status_map=options.status_map,
                                 include_notes=options.include_notes)
-        self.reader = RecordReader(path, fmt=options.format, source=options.source, context=context, limit=options.limit)
+        self.reader = RecordReader(path, fmt=options.format, source=options.source, context=context, limit=options.limit,
+                                   users=Path(options.users) if options.users else None)
         if self.reader.source == "generic":
             context.mapping = self._mapping(options.map_path)
         self.source = self.reader.source

@@ -19,6 +19,7 @@ from ..errors import InputError, Rejected, Skipped, UsageError
 from ..formats import csv_format, detect_format, jsonl
 from ..sources import converter, detect, singer
 from ..sources.common import SourceContext, SourceRecord
+from . import documents
 from .records import from_csv_row
 
 SINGER_DETECT_LINES = 500  # messages read to tell a tap's source from its stream names
@@ -56,26 +57,61 @@ class RecordReader:
     """The records of one input file, mapped by its source's adapter."""
 
     def __init__(self, path: Path, *, fmt: str | None, source: str | None, context: SourceContext,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, users: Path | None = None) -> None:
         if not path.exists():
             raise InputError(f"input file {path} not found")
         self.path = path
         self.files = [path]
+        self._temporary: list[Path] = []
+        self.reading = "JSONL"
         if path.is_dir():  # Airbyte's raw files: one per stream
             self.files = sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
             if not self.files:
                 raise InputError(f"{path} is a folder without .jsonl files (Airbyte raw files are _airbyte_raw_<stream>.jsonl)")
-            fmt = fmt or "jsonl"
+            fmt, self.reading = fmt or "jsonl", f"a folder of {len(self.files)} per-stream JSONL files"
+        elif fmt != "csv":
+            fmt = self._read_as(path, fmt)
         try:
             self.format = detect_format(str(self.files[0]), fmt)
         except UsageError as exc:
             raise InputError(str(exc)) from None
+        self.users = self._document(users) if users else None
         self.limit = limit
         self.context = context
         self.source = source or self.detect_source()
         self.source_detected = source is None
         self._convert = converter(self.source, self.format)
         self._singer: singer.SingerIndex | None = None
+        self.is_stream = False  # Singer/Airbyte messages (parents joined with children), not plain records
+
+    def _read_as(self, path: Path, fmt: str | None) -> str | None:
+        """JSON documents become JSONL (streamed); a name without a known extension is sniffed."""
+        try:
+            named = detect_format(str(path), fmt)
+        except UsageError:
+            named = None
+        if named not in (None, "jsonl"):
+            return fmt
+        kind = documents.sniff(path)
+        if kind == "csv":
+            self.reading = "CSV (by its content)"
+            return "csv" if named is None else fmt
+        if kind == "document":
+            self.files = [self._document(path)]
+            self.reading = "a JSON document (streamed)"
+        elif named is None:
+            self.reading = "JSONL (by its content)"
+        return "jsonl"
+
+    def _document(self, path: Path) -> Path:
+        """`path` as JSONL: a JSON document streamed into a temporary file; JSONL as it is."""
+        if not path.exists():
+            raise InputError(f"{path} not found")
+        if documents.sniff(path) != "document":
+            return path
+        converted = documents.to_jsonl(path)
+        self._temporary.append(converted)
+        return converted
 
     def detect_source(self) -> str:
         """The source, from the first record that parses."""
@@ -93,7 +129,10 @@ class RecordReader:
             if len(first) >= SINGER_DETECT_LINES:
                 break
         if first and singer.is_singer(first[0]):
-            return singer.detect(first) or "helpspace"
+            by_streams = singer.detect(first)
+            parent = next((m.get("record") for m in first if m.get("stream") in ("tickets", "conversations")), None)
+            by_shape = detect(parent, "jsonl") if isinstance(parent, dict) else "helpspace"
+            return by_shape if by_shape in singer.STREAMS else (by_streams or "helpspace")
         return "helpspace"
 
     def _messages(self) -> Iterator[tuple[Path, int, Any]]:
@@ -108,28 +147,42 @@ class RecordReader:
                     yield path, line, raw
 
     def index_streams(self) -> None:
-        """Singer/Airbyte output: index child streams and users so parents can be joined."""
+        """Singer/Airbyte output: index child streams and users so parents can be joined;
+        with --users, the users of a plain export too."""
         if self.format != "jsonl" or self.source not in singer.STREAMS:
             return
-        index: singer.SingerIndex | None = None
+        index: singer.SingerIndex | None = singer.SingerIndex(self.source) if self.users else None
         for _, _, message in self._messages():
             if isinstance(message, bytes):
                 continue
             if index is None:
                 if not singer.is_singer(message):
-                    return
+                    break
                 index = singer.SingerIndex(self.source)
-            if isinstance(message, dict):
+            if isinstance(message, dict) and singer.is_singer(message):
                 index.add(message)
+        if index is not None and self.users is not None:
+            for _, raw in jsonl.read_lines(self.users):
+                user = singer.normalise(orjson.loads(raw), "users")
+                index.add(user if singer.is_singer(user) else {"type": "RECORD", "stream": index.user_stream, "record": user})
         if index is not None:
+            self.is_stream = any(singer.is_singer(m) for _, _, m in self._first_message())
             index.finish_indexing()
             self._singer = index
             self.context.lookup_user = index.user
+
+    def _first_message(self) -> Iterator[tuple[Path, int, Any]]:
+        for item in self._messages():
+            yield item
+            return
 
     def close(self) -> None:
         if self._singer is not None:
             self._singer.close()
             self._singer = None
+        for path in self._temporary:
+            path.unlink(missing_ok=True)
+        self._temporary = []
 
     def __iter__(self) -> Iterator[Row | Unreadable | SkippedRecord]:
         items = self._csv() if self.format == "csv" else self._jsonl()
@@ -167,7 +220,7 @@ class RecordReader:
                 where = f"{path.name}: " if len(self.files) > 1 else ""
                 yield Unreadable(line, f"{where}not valid JSON{detail}", record.decode("utf-8", "replace")[:10_000])
                 continue
-            if self._singer is not None:
+            if self._singer is not None and self.is_stream:
                 record = self._singer.parent(record) if isinstance(record, dict) else record
                 if record is None:
                     continue  # schema, state, children and users: joined into their parents

@@ -24,6 +24,9 @@ TEAM_NAME_MAX = 14
 # Assumed, unverified against the real API (see README): a follow-up message may carry
 # `type: "internal"` for a private note, and `created_at`. Kept here, in one place.
 NOTE_TYPE = "internal"
+# Assumed: the messages endpoint has no documented author field for a follow-up, so who
+# wrote it is said in the body, as a last line. One template, here.
+AUTHOR_LINE = "<p><small>— {author}</small></p>"  # author: "Name <email>, agent" or just "customer"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import Rejected
-from ..import_.records import NOTE_TYPE, TEAM_NAME_MAX, set_dotted
+from ..import_.records import AUTHOR_LINE, NOTE_TYPE, TEAM_NAME_MAX, set_dotted
 
 __all__ = ["set_dotted"]  # adapters use the one dotted-path setter records.py owns
 
@@ -146,3 +146,9 @@ def follow_ups(items: Iterable[dict[str, Any]], ctx: SourceContext, *, is_note: 
         out.append({**message(item), "type": NOTE_TYPE if note else "external"})
     return out, skipped
 
+
+
+def with_author(body: str, name: Any, email: Any, role: str) -> str:
+    """A follow-up's body with who wrote it (customer or agent) as its last line."""
+    who = " ".join(str(x) for x in (name, f"<{email}>" if email else None) if x)
+    return body + "\n" + AUTHOR_LINE.format(author=html.escape(f"{who}, {role}" if who else role))

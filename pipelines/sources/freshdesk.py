@@ -17,6 +17,7 @@ from .common import (
     tag_safe,
     team,
     to_iso,
+    with_author,
 )
 
 NAME = "Freshdesk"
@@ -52,7 +53,8 @@ def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     later, notes = follow_ups(
         sorted(t.get("conversations") or [], key=lambda c: c.get("created_at") or ""), ctx,
         is_note=lambda c: bool(c.get("private")),
-        message=lambda c: {"body": _body(c.get("body") or c.get("body_text")),
+        message=lambda c: {"body": with_author(_body(c.get("body") or c.get("body_text")), None, c.get("from_email"),
+                                               "customer" if c.get("incoming") else "agent"),
                            "created_at": to_iso(c.get("created_at"), ctx, "conversations.created_at"),
                            "attachments": _attachments(c)})
     group = as_dict(t.get("group"))

@@ -16,6 +16,7 @@ from .common import (
     footer,
     status,
     to_iso,
+    with_author,
 )
 
 NAME = "Help Scout"
@@ -46,6 +47,14 @@ def _content(attachment: dict[str, Any]) -> dict[str, Any]:
     return {"url": href, "encoding": "json-base64"} if href else {}
 
 
+def _authored(body: str, thread: dict[str, Any]) -> str:
+    by = as_dict(_get(thread, "createdBy"))
+    if not by:
+        return body
+    name = " ".join(x for x in (by.get("first"), by.get("last")) if x) or None
+    return with_author(body, name, by.get("email"), "customer" if by.get("type") == "customer" else "agent")
+
+
 def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     customer = as_dict(_get(c, "primaryCustomer"))
     threads = dig(c, "_embedded.threads") or c.get("threads") or []
@@ -58,7 +67,7 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     later, notes = follow_ups(
         (t for t in threads if t is not first and t.get("type") != "lineitem"), ctx,
         is_note=lambda t: t.get("type") == "note",
-        message=lambda t: {"body": t.get("body") or PLACEHOLDER, "attachments": _attachments(t),
+        message=lambda t: {"body": _authored(t.get("body") or PLACEHOLDER, t), "attachments": _attachments(t),
                            "created_at": to_iso(_get(t, "createdAt"), ctx, "threads.createdAt")})
     mapped, extra = status(c.get("status"), STATUSES, ctx, "helpscout")
     tags = [t.get("tag") if isinstance(t, dict) else t for t in c.get("tags") or []] + extra

@@ -116,7 +116,9 @@ class SingerIndex:
         for stream, (_, field) in self.children.items():
             rows = self._db.execute("SELECT json FROM child WHERE stream = ? AND parent = ? ORDER BY seq",
                                     (stream, str(record.get("id"))))
-            record[field] = [orjson.loads(blob) for (blob,) in rows]
+            joined = [orjson.loads(blob) for (blob,) in rows]
+            if joined or field not in record:  # inline children (an API document's) stay when the stream has none
+                record[field] = joined
         return record
 
     def user(self, user_id: Any) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Skipped
+from ..errors import Rejected, Skipped
 from .common import (
     PLACEHOLDER,
     SourceContext,
@@ -19,6 +19,7 @@ from .common import (
     team,
     text_to_html,
     to_iso,
+    with_author,
 )
 
 NAME = "Zendesk"
@@ -32,6 +33,15 @@ def _attachments(comment: dict[str, Any]) -> list[dict[str, Any]]:
             for a in comment.get("attachments") or [] if not a.get("inline")]
 
 
+def _authored(body: str, comment: dict[str, Any], ctx: SourceContext) -> str:
+    author = as_dict(comment.get("author")) or (as_dict(ctx.lookup_user(comment["author_id"]))
+                                                if ctx.lookup_user and comment.get("author_id") is not None else {})
+    if not author:
+        return body
+    role = "customer" if author.get("role") in (None, "end-user") else "agent"
+    return with_author(body, author.get("name"), author.get("email"), role)
+
+
 def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     """A JSON-export line (bare ticket or {"ticket": ...}) -> an import record."""
     t = raw["ticket"] if set(raw) == {"ticket"} else raw
@@ -42,6 +52,9 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
         requester = as_dict(ctx.lookup_user(t["requester_id"]))
     source_from = as_dict(dig(t, "via.source.from"))
     email = requester.get("email") or source_from.get("address")
+    if not email and t.get("requester_id") is not None:
+        raise Rejected(f"requester {t['requester_id']} has no email here: give the users (a users stream, side-loaded "
+                       "\"users\" in the same document, or --users FILE)", {"from_contact.email": ["unresolved requester_id"]})
     comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
     public = [c for c in comments if c.get("public", True)]
     flags: list[str] = []
@@ -57,7 +70,7 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     later, notes = follow_ups(
         (c for c in comments if not (public and c is public[0])), ctx,
         is_note=lambda c: not c.get("public", True),
-        message=lambda c: {"body": c.get("html_body") or text_to_html(c.get("body") or ""),
+        message=lambda c: {"body": _authored(c.get("html_body") or text_to_html(c.get("body") or ""), c, ctx),
                            "created_at": to_iso(c.get("created_at"), ctx, "comments.created_at"),
                            "attachments": _attachments(c)})
     mapped, extra_tags = status(t.get("status"), STATUSES, ctx, "zendesk")

@@ -120,3 +120,38 @@ def test_basic_source_auth_and_a_refused_connection_named_with_its_cause(tmp_pat
     [reject] = [orjson.loads(x) for x in (tmp_path / "zd.jsonl.rejects.jsonl").read_bytes().splitlines()]
     assert "http://127.0.0.1:1/attachments/b" in reject["reason"] and "cannot connect" in reject["reason"]
     assert "SECRETSIG" not in reject["reason"]  # a pre-signed query string is never printed
+
+
+def test_an_api_document_with_side_loaded_users_and_a_users_file(tmp_path):
+    """`GET /api/v2/tickets.json?include=users` shape: ids only on tickets and comments, users beside them."""
+    tickets = [{"id": 11, "subject": "Ids only", "status": "pending", "requester_id": 91, "assignee_id": 92, "tags": [],
+                "created_at": "2024-02-01T09:00:00Z", "via": {"channel": "email"},
+                "comments": [{"id": 1, "public": True, "author_id": 91, "created_at": "2024-02-01T09:00:00Z", "html_body": "<p>Help</p>"},
+                             {"id": 2, "public": True, "author_id": 92, "created_at": "2024-02-01T10:00:00Z", "html_body": "<p>On it</p>"}]},
+               {"id": 12, "subject": "Nobody knows who", "status": "open", "requester_id": 99, "tags": [],
+                "created_at": "2024-02-02T09:00:00Z", "comments": [{"id": 3, "public": True, "html_body": "<p>?</p>"}]}]
+    users = [{"id": 91, "name": "Side Loaded", "email": "side@customer.example", "role": "end-user"},
+             {"id": 92, "name": "Bruno", "email": "bruno@helpdesk.example", "role": "agent"}]
+    document = tmp_path / "tickets.json"
+    document.write_text(orjson.dumps({"tickets": tickets, "users": users, "next_page": None, "count": 2},
+                                     option=orjson.OPT_INDENT_2).decode())
+    with ServerThread() as server:
+        done = run(["import", "tickets", str(document)], server)
+        assert done.returncode == 1, done.stderr.decode()
+        assert done.stderr.decode().splitlines()[0] == f"reading {document} as a JSON document (streamed)"
+        one = by_subject(server)["Ids only"]
+        assert one["from_contact"]["value"] == "side@customer.example" and one["assignee"]["email"] == "bruno@helpdesk.example"
+        assert server.store.messages_of(one["id"])[1]["body"] == (
+            "<p>On it</p>\n<p><small>— Bruno &lt;bruno@helpdesk.example&gt;, agent</small></p>")
+    [reject] = [orjson.loads(x) for x in (tmp_path / "tickets.json.rejects.jsonl").read_bytes().splitlines()]
+    assert "requester 99" in reject["reason"] and "--users FILE" in reject["reason"]
+
+    plain = tmp_path / "export_2024_02_03_abc"  # Zendesk names exports without an extension
+    plain.write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in tickets[:1]))
+    users_file = tmp_path / "users.json"
+    users_file.write_text(orjson.dumps(users).decode())
+    with ServerThread() as server:
+        done = run(["import", "tickets", str(plain), "--users", str(users_file)], server)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"as JSONL (by its content)" in done.stderr
+        assert by_subject(server)["Ids only"]["from_contact"]["value"] == "side@customer.example"

@@ -134,7 +134,8 @@ def test_freshdesk_integer_codes_and_conversations(tmp_path):
         first, *rest = messages(server, reset)
         assert "cid:" not in first["body"] and "data:image/png;base64," in first["body"]
         assert server.store.attachment(first["attachments"][0]["id"])[2].startswith(b"bytes of /data/helpdesk/attachments/production/1/")
-        assert [m["body"] for m in rest] == ["<div>Did you try turning it off?</div>", "<div>Yes, still broken. Log attached.</div>"]
+        assert [m["body"] for m in rest] == ["<div>Did you try turning it off?</div>\n<p><small>— agent</small></p>",
+                                             "<div>Yes, still broken. Log attached.</div>\n<p><small>— customer</small></p>"]
         assert rest[1]["attachments"][0]["name"] == "log.txt"
         assert found["Win a prize!!!"]["status"] == "spam"
         custom = found["Custom status"]
@@ -152,7 +153,7 @@ def test_help_scout_threads_come_oldest_first(tmp_path):
         first, *rest = messages(server, order)
         assert first["body"].startswith("<p>Where is my order?</p>") and "Imported from Help Scout #88" in first["body"]
         assert server.store.attachment(first["attachments"][0]["id"])[2] == b"help scout file bytes"
-        assert [m["body"] for m in rest] == ["<p>It is on its way.</p>"]
+        assert [m["body"] for m in rest] == ["<p>It is on its way.</p>\n<p><small>— &lt;chen@helpdesk.example&gt;, agent</small></p>"]
         assert found["Tap output, snake_case"]["created_at"] == "2023-02-02T02:02:02+00:00"
 
 

@@ -47,12 +47,32 @@ def test_limit_counts_records_not_lines(tmp_path):
     assert len(list(reader(src, limit=3))) == 3
 
 
-def test_a_missing_input_or_unknown_format_is_an_input_error(tmp_path):
+def test_a_missing_input_is_an_input_error_and_a_nameless_one_is_sniffed(tmp_path):
     with pytest.raises(InputError, match="not found"):
         reader(tmp_path / "nope.jsonl")
-    (tmp_path / "x.txt").write_text("hello")
-    with pytest.raises(InputError, match="cannot tell the format"):
-        reader(tmp_path / "x.txt")
+    (tmp_path / "export_2026_11_20_abc123_1").write_text('{"subject": "a"}\n{"subject": "b"}\n')
+    assert [i.record["subject"] for i in reader(tmp_path / "export_2026_11_20_abc123_1")] == ["a", "b"]
+    (tmp_path / "table").write_text("subject,message.body\nx,y\n")
+    nameless_csv = reader(tmp_path / "table")
+    assert nameless_csv.format == "csv" and nameless_csv.reading == "CSV (by its content)"
+
+
+def test_json_documents_are_streamed_as_records(tmp_path):
+    import json
+
+    (tmp_path / "array.json").write_text(json.dumps([{"subject": "a"}, {"subject": "b"}], indent=2))
+    as_array = reader(tmp_path / "array.json")
+    assert [i.record["subject"] for i in as_array] == ["a", "b"] and as_array.reading == "a JSON document (streamed)"
+    as_array.close()
+    wrapped = {"tickets": [{"id": 1, "subject": "One", "status": "open", "requester_id": 9, "via": {"channel": "web"},
+                            "comments": [{"id": 1, "public": True, "author_id": 9, "html_body": "<p>hi</p>"}]}],
+               "users": [{"id": 9, "name": "Nine", "email": "nine@customer.example", "role": "end-user"}], "count": 1}
+    (tmp_path / "api.json").write_text(json.dumps(wrapped, indent=2))
+    side_loaded = reader(tmp_path / "api.json")
+    side_loaded.index_streams()
+    rows = [i for i in side_loaded if isinstance(i, Row)]
+    side_loaded.close()
+    assert side_loaded.source == "zendesk" and rows[0].record["from_contact"]["email"] == "nine@customer.example"
 
 
 def test_sources_are_detected_from_the_first_record():

@@ -91,7 +91,9 @@ def test_help_scout_threads_are_put_in_order_and_line_items_dropped():
     assert "<p>Where is my order?</p>" in r["message"]["body"]
     assert r["message"]["attachments"] == [{"name": "receipt.txt", "mime_type": "text/plain",
                                             "data": "aGVscCBzY291dCBmaWxlIGJ5dGVz"}]
-    assert [m["body"] for m in r["follow_ups"]] == ["<p>It is on its way.</p>"] and out.skipped_notes == 1
+    assert [m["body"] for m in r["follow_ups"]] == [  # who wrote it, as the last line (AUTHOR_LINE)
+        "<p>It is on its way.</p>\n<p><small>— &lt;chen@helpdesk.example&gt;, agent</small></p>"]
+    assert out.skipped_notes == 1
     tap = helpscout.convert(lines("helpscout.jsonl")[1], SourceContext()).record
     assert tap["from_contact"]["email"] == "tap@customer.example" and tap["status"] == "closed"
 
