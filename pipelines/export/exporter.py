@@ -37,24 +37,24 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import helpspace_async
 from helpspace_async import HelpSpaceClient
 from helpspace_async.paging import Page, ordered_pages
 from helpspace_async.protocol import encode_query, page_params, ticket_filter_params
 
 from ..errors import ExportConfigError
 from ..files import write_json_atomic
-from ..formats import Writer, detect_format, open_writer, read_written
+from ..formats import detect_format
 from ..progress import Progress
-from ..storage import RemoteOutput, check_remote, is_remote
+from ..storage import check_remote, is_remote
 from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
-from .plan import FAR_FUTURE, FAR_PAST, Segment, ignores_date_filter, plan_segments, plan_windows
+from .manifest import manifest
+from .output import ExportOutput
+from .plan import Segment, creation_day, ignores_date_filter, plan_segments, windows_for
 from .reuse import PreviousSnapshot
-from .state import Checkpoint, Position, load_checkpoint
+from .state import Checkpoint, Position
 from .windows import WindowReader
 
-CHECKPOINT_EVERY = 1.0  # seconds between durable checkpoints
 MAX_RESCANS = 4  # passes over a listing that ignores created-between before settling for best effort
 WINDOW_FILL = 0.9  # a window is planned to hold at most this share of a page (room for churn)
 CLOCK_MARGIN = 1.0  # seconds: updated_at is whole seconds (the Date-derived offset already errs early)
@@ -154,10 +154,9 @@ class Exporter:
         self.format = detect_format(options.output, options.format)
         options.validate(self.format)
         self.today = today or datetime.now(timezone.utc).date()
-        self.remote = RemoteOutput(options.output) if is_remote(options.output) else None
-        self.path = self.remote.staging if self.remote else Path(options.output)
-        self.checkpoint_path = self.path.with_name(self.path.name + ".checkpoint.json")
-        self.manifest_path = self.path.with_name(self.path.name + ".manifest.json")
+        self.output = ExportOutput(options.output, self.format)
+        self.path = self.output.path
+        self.checkpoint_path = self.output.checkpoint_path
         self.seen: set[int] = set()
         self.count = 0
         self.passes = 0
@@ -166,14 +165,12 @@ class Exporter:
         self.enricher = (Enricher(client, attachments=options.attachments, output=self.path, embed_limit=options.embed_limit)
                          if options.with_messages else None)
         self.skipped: dict[str, str] = {}  # tickets left out, by the id the server gave them
-        self._out: Writer | None = None
         self._prefetched: asyncio.Future[Page] | None = None
         self._queries: dict[Segment, str] = {}
         self._position = Position()
         self._segments: list[Segment] = []
-        self._last_checkpoint = 0.0
         self._started_at = datetime.now(timezone.utc).isoformat()
-        self._days: Counter[date] = Counter()  # creation days of the tickets written: windows are planned from them
+        self._days: Counter[date | None] = Counter()  # creation days of the tickets written: windows are planned from them
         self._evidence: Evidence | None = None
         self._windows: WindowReader | None = None
         self._write_lock = asyncio.Lock()
@@ -201,17 +198,9 @@ class Exporter:
                 self.deleted_since_previous = [tid for tid in self.previous.ids() if tid not in self.seen]
                 self.previous.close()
         self.progress.close()
-        assert self._out is not None
-        digest = self._out.finish()
+        digest = self.output.finish()
         manifest = self._write_manifest(digest)
-        self.checkpoint_path.unlink(missing_ok=True)
-        url = None
-        if self.remote is not None:
-            try:
-                await asyncio.to_thread(self.remote.upload, self.path, manifest)
-            finally:
-                self.remote.cleanup()
-            url = self.remote.url
+        url = await self.output.upload(manifest)
         return ExportResult(self.path, self.count, digest, time.monotonic() - started, self.passes, manifest,
                             self.problems, url)
 
@@ -245,19 +234,7 @@ class Exporter:
         if self._prefetched is not None:
             self._prefetched.cancel()
         self.progress.close()
-        if self.remote is not None:  # nothing was uploaded; the staging folder goes
-            if self._out is not None:
-                self._out.abandon()
-            self.remote.cleanup()
-            return
-        if self._out is None:
-            return
-        if self.count == 0:
-            self._out.abandon()  # nothing to resume from: leave nothing behind
-            self.checkpoint_path.unlink(missing_ok=True)
-        else:
-            self._save_checkpoint(force=True)
-            self._out.close()
+        self.output.stop(keep=self.count > 0, make=self._checkpoint)  # no rows: nothing to resume from
 
     def _filters(self, created_between: str | None, last_contact_between: str | None = None) -> dict[str, Any]:
         return {**self.options.filters(), "created_between": created_between, "last_contact_between": last_contact_between}
@@ -286,7 +263,8 @@ class Exporter:
             if not evidence.found:
                 return self._settled(segment, "verified", "one pass, no change seen")
             pos.stage = "rescan" if segment.kind == "whole" else "verify"
-            pos.windows = [[str(a), str(b)] for a, b in self._plan_windows(segment)] if pos.stage == "verify" else []
+            fill = max(1, int(self.options.per_page * WINDOW_FILL))
+            pos.windows = [[str(a), str(b)] for a, b in windows_for(segment, self._days, fill)] if pos.stage == "verify" else []
             self._save_checkpoint(force=True)
         if pos.stage == "verify":
             await self._verify(segment)
@@ -300,13 +278,6 @@ class Exporter:
 
     def _settled(self, segment: Segment, status: str, how: str) -> None:
         self.completeness.append({"segment": segment.kind, "status": status, "method": how})
-
-    def _plan_windows(self, segment: Segment) -> list[tuple[date, date]]:
-        first, last = FAR_PAST, FAR_FUTURE
-        if segment.created_between:
-            a, _, b = segment.created_between.partition("/")
-            first, last = date.fromisoformat(a), date.fromisoformat(b)
-        return plan_windows(self._days, first, last, target=max(1, int(self.options.per_page * WINDOW_FILL)))
 
     async def _verify(self, segment: Segment) -> None:
         """The segment again as snapshot windows (windows.py)."""
@@ -397,23 +368,14 @@ class Exporter:
             elif tid not in self.seen:
                 self.seen.add(tid)
                 fresh.append(t)
-                self._count_day(t)
+                self._days[creation_day(t.get("created_at"))] += 1
         if self.enricher is not None:
             await asyncio.gather(*(self.enricher.add_messages(t) for t in fresh))
         return fresh
 
-    def _count_day(self, ticket: dict[str, Any]) -> None:
-        stamp = ticket.get("created_at")
-        if isinstance(stamp, str) and len(stamp) >= 10:
-            try:
-                self._days[date.fromisoformat(stamp[:10])] += 1
-            except ValueError:
-                pass
-
     async def _write_page(self, page: Page, fresh: Awaitable[list[dict[str, Any]]]) -> None:
         tickets = await fresh
-        assert self._out is not None
-        self._out.write(tickets)
+        self.output.write(tickets)
         self.count += len(tickets)
         self.progress.advance(len(tickets))
         self._position.page = page.number
@@ -425,80 +387,37 @@ class Exporter:
         """The verifying pass's tickets: new ones are added (windows finish in any order)."""
         fresh = await self._new_tickets(tickets)
         async with self._write_lock:
-            assert self._out is not None
-            self._out.write(fresh)
+            self.output.write(fresh)
             self.count += len(fresh)
             self.progress.advance(len(fresh))
 
     # --- files -------------------------------------------------------------------------
 
     def _open(self) -> None:
-        saved = None
-        if self.options.resume and self.options.output != "-":
-            saved = load_checkpoint(self.checkpoint_path, self.options.fingerprint(self.format))
-        self._out = open_writer(self.format, self.path, with_messages=self.options.with_messages,
-                                formula_guard=self.options.formula_guard, partition_by=self.options.partition_by,
-                                resume_offset=saved.offset if saved else None)
+        saved = self.output.open(self.options, self.options.fingerprint(self.format))
         if saved is not None:
-            part = self.path.with_name(self.path.name + ".part")
-            for tid, created_at in (read_written(self.format, part) if saved.offset else ()):
+            for tid, created_at in self.output.written(saved):
                 self.seen.add(tid)
-                self._count_day({"created_at": created_at})
+                self._days[creation_day(created_at)] += 1
             self.count = len(self.seen)
             self._position = saved.position
             self._segments = saved.segments
             self._started_at = saved.started_at
 
-    def _save_checkpoint(self, *, force: bool = False) -> None:
-        out = self._out
-        if out is None or not out.resumable or getattr(out, "closed", False):
-            return
-        now = time.monotonic()
-        if not force and now - self._last_checkpoint < CHECKPOINT_EVERY:
-            return
-        self._last_checkpoint = now
-        Checkpoint(self.options.fingerprint(self.format), out.sync(), self.count, self._position,
-                   self._segments, self._started_at).save(self.checkpoint_path)
+    def _checkpoint(self, offset: int) -> Checkpoint:
+        return Checkpoint(self.options.fingerprint(self.format), offset, self.count, self._position,
+                          self._segments, self._started_at)
 
-    def _reuse_figures(self) -> dict[str, Any]:
-        """What a snapshot made with --reuse copied and fetched (the manifest's account of it)."""
-        if self.previous is None or self.enricher is None:
-            return {}
-        return {
-            "reused": self.enricher.reused,
-            "fetched": self.enricher.fetched,
-            "deleted_since_previous": {"count": len(self.deleted_since_previous), "ids": self.deleted_since_previous},
-            "previous": {"path": str(self.previous.path), "sha256": self.previous.sha256},
-        }
+    def _save_checkpoint(self, *, force: bool = False) -> None:
+        self.output.checkpoint(self._checkpoint, force=force)
 
     def _write_manifest(self, digest: str) -> Path | None:
         if self.options.output == "-":
             return None
-        partitions = self._out.partitions if self._out is not None else {}
-        write_json_atomic(
-            self.manifest_path,
-            {
-                "file": self.path.name,
-                "format": self.format,
-                "gzip": self.path.name.endswith(".gz"),
-                "tickets": self.count,
-                "sha256": digest,
-                "bytes": self.path.stat().st_size if self.path.is_file() else None,
-                **({"partitions": partitions} if partitions else {}),
-                "filters": {k: v for k, v in self.options.fingerprint(self.format).items() if k not in ("format",)},
-                "started_at": self._started_at,
-                "finished_at": datetime.now(timezone.utc).isoformat(),
-                "passes": self.passes,
-                "listing_order": self.order,
-                "completeness": {
-                    "status": "verified" if all(c["status"] == "verified" for c in self.completeness) else "best_effort",
-                    "segments": self.completeness,
-                },
-                "requests": self.client.stats.requests,
-                "base_url": self.client.base_url,
-                "client": f"helpspace-async {helpspace_async.__version__}",
-                **({"complete": False, "problems": self.problems} if self.problems else {}),
-                **self._reuse_figures(),
-            },
-        )
-        return self.manifest_path
+        filters = {k: v for k, v in self.options.fingerprint(self.format).items() if k != "format"}
+        write_json_atomic(self.output.manifest_path, manifest(
+            self.path, self.format, count=self.count, digest=digest, partitions=self.output.partitions, filters=filters,
+            started_at=self._started_at, passes=self.passes, order=self.order, completeness=self.completeness,
+            requests=self.client.stats.requests, base_url=self.client.base_url, problems=self.problems,
+            reuse=self.previous.figures(self.enricher, self.deleted_since_previous) if self.previous else {}))
+        return self.output.manifest_path

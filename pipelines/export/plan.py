@@ -78,3 +78,22 @@ def split_window(window: tuple[date, date]) -> list[tuple[date, date]]:
     first, last = window
     middle = first + (last - first) // 2
     return [(first, middle), (middle + timedelta(days=1), last)]
+
+
+def creation_day(stamp: object) -> date | None:
+    """The day a ticket was created (None when its created_at is missing or unreadable)."""
+    if isinstance(stamp, str) and len(stamp) >= 10:
+        try:
+            return date.fromisoformat(stamp[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def windows_for(segment: Segment, days: dict[date | None, int], target: int) -> list[tuple[date, date]]:
+    """The snapshot windows that cover `segment`, planned from the creation days seen."""
+    first, last = FAR_PAST, FAR_FUTURE
+    if segment.created_between:
+        a, _, b = segment.created_between.partition("/")
+        first, last = date.fromisoformat(a), date.fromisoformat(b)
+    return plan_windows({d: n for d, n in days.items() if d is not None}, first, last, target=target)

@@ -87,6 +87,15 @@ class PreviousSnapshot:
         messages: list[dict[str, Any]] = orjson.loads(row[2])
         return messages
 
+    def figures(self, enricher: Any, deleted: list[int]) -> dict[str, Any]:
+        """The manifest's account of a snapshot made with --reuse."""
+        return {
+            "reused": enricher.reused,
+            "fetched": enricher.fetched,
+            "deleted_since_previous": {"count": len(deleted), "ids": deleted},
+            "previous": {"path": str(self.path), "sha256": self.sha256},
+        }
+
     def ids(self) -> Iterator[int]:
         for (tid,) in self._db.execute("SELECT id FROM ticket ORDER BY id"):
             yield tid
