@@ -105,9 +105,11 @@ class HelpSpaceClient:
         self._clock_read_at = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
-        from .resources import Media, Messages, Tags, Tickets
+        from .resources import Customers, Media, Messages, Organizations, Tags, Tickets
 
         self.tickets = Tickets(self)
+        self.customers = Customers(self)
+        self.organizations = Organizations(self)
         self.tags = Tags(self)
         self.media = Media(self)
         self._messages_cls = Messages

@@ -2,7 +2,8 @@
 
 from .media import Media
 from .messages import Messages
+from .people import Customers, Organizations
 from .tags import Tags
 from .tickets import Tickets
 
-__all__ = ["Media", "Messages", "Tags", "Tickets"]
+__all__ = ["Customers", "Media", "Messages", "Organizations", "Tags", "Tickets"]

@@ -12,6 +12,7 @@ from aiohttp import web
 from . import seed as seeding
 from .hostile import Hostility
 from .hostile import middleware as hostile_middleware
+from .people import AVATAR_TYPES, CUSTOMER_FIELDS, ORGANIZATION_FIELDS, People
 from .realism import Realism, drop_connection
 from .store import Store, now_iso
 from .validation import check_body, check_create, decode_attachments
@@ -19,6 +20,7 @@ from .validation import check_body, check_create, decode_attachments
 STORE = web.AppKey("store", Store)
 REALISM = web.AppKey("realism", Realism)
 CREDENTIALS = web.AppKey("credentials", tuple)
+PEOPLE = web.AppKey("people", People)
 DEFAULT_TYPES = {"external", "widget", "forward"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -225,6 +227,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         "created_at": stamp, "attachments": _stored_attachments(store, attachments),
     }
     store.insert_ticket(ticket, message)
+    request.app[PEOPLE].ensure_customer(contact["email"], contact.get("name"))
     if realism.should_drop_after_create():
         drop_connection(request)
     return _json({"data": ticket}, 201)
@@ -333,6 +336,101 @@ async def create_tag(request: web.Request) -> web.Response:
     return _json({"data": store.add_tag(name, data.get("type") or "ticket")}, 201)
 
 
+def _paged(request: web.Request, items: list[Any]) -> web.Response:
+    args = _page_args(request)
+    if isinstance(args, web.Response):
+        return args
+    page, per_page = args
+    start = (page - 1) * per_page
+    return _json(_envelope(request, items[start : start + per_page], len(items), page, per_page))
+
+
+def _id(request: web.Request, table: dict[int, Any]) -> int | None:
+    try:
+        found = int(request.match_info["id"])
+    except ValueError:
+        return None
+    return found if found in table else None
+
+
+async def list_customers(request: web.Request) -> web.Response:
+    people = request.app[PEOPLE]
+    return _paged(request, [people.customers[k] for k in sorted(people.customers)])
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    people, data = request.app[PEOPLE], await _read_json(request)
+    errors = people.check_customer(data)
+    if errors:
+        return _error(422, "The given data was invalid.", errors)
+    return _json({"data": people.create_customer(data)}, 201)
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    people = request.app[PEOPLE]
+    cid = _id(request, people.customers)
+    return _error(404, "No query results for model [App\\Models\\Customer].") if cid is None else _json({"data": people.customers[cid]})
+
+
+async def update_customer(request: web.Request) -> web.Response:
+    people, data = request.app[PEOPLE], await _read_json(request)
+    cid = _id(request, people.customers)
+    if cid is None:
+        return _error(404, "No query results for model [App\\Models\\Customer].")
+    errors = people.check_customer(data, existing=cid)
+    if errors:
+        return _error(422, "The given data was invalid.", errors)
+    people.update(people.customers[cid], data, CUSTOMER_FIELDS)
+    return _json({"data": people.customers[cid]})
+
+
+async def customer_avatar(request: web.Request) -> web.Response:
+    people = request.app[PEOPLE]
+    cid = _id(request, people.customers)
+    if cid is None:
+        return _error(404, "No query results for model [App\\Models\\Customer].")
+    if request.method == "GET":
+        return _json({"data": people.avatars.get(cid)})
+    data = await _read_json(request)
+    if not isinstance(data, dict) or data.get("mime_type") not in AVATAR_TYPES:
+        return _error(422, "The given data was invalid.", {"mime_type": ["The selected mime type is invalid."]})
+    if not isinstance(data.get("data"), str) or not data["data"] or len(data["data"]) > 50_000:
+        return _error(422, "The given data was invalid.", {"data": ["The data may not be greater than 50000 characters."]})
+    people.avatars[cid] = {"mime_type": data["mime_type"], "data": data["data"]}
+    return _json({"data": people.avatars[cid]})
+
+
+async def list_organizations(request: web.Request) -> web.Response:
+    people = request.app[PEOPLE]
+    return _paged(request, [people.organization(k) for k in sorted(people.organizations)])
+
+
+async def create_organization(request: web.Request) -> web.Response:
+    people, data = request.app[PEOPLE], await _read_json(request)
+    errors = people.check_organization(data)
+    if errors:
+        return _error(422, "The given data was invalid.", errors)
+    return _json({"data": people.create_organization(data)}, 201)
+
+
+async def get_organization(request: web.Request) -> web.Response:
+    people = request.app[PEOPLE]
+    oid = _id(request, people.organizations)
+    return _error(404, "No query results for model [App\\Models\\Organization].") if oid is None else _json({"data": people.organization(oid)})
+
+
+async def update_organization(request: web.Request) -> web.Response:
+    people, data = request.app[PEOPLE], await _read_json(request)
+    oid = _id(request, people.organizations)
+    if oid is None:
+        return _error(404, "No query results for model [App\\Models\\Organization].")
+    errors = people.check_organization(data, existing=oid)
+    if errors:
+        return _error(422, "The given data was invalid.", errors)
+    people.update(people.organizations[oid], data, ORGANIZATION_FIELDS)
+    return _json({"data": people.organization(oid)})
+
+
 async def server_stats(request: web.Request) -> web.Response:
     """Not part of the HelpSpace API: what the embedded server counted (for benchmarks)."""
     realism = request.app[REALISM]
@@ -348,11 +446,12 @@ async def list_teams(request: web.Request) -> web.Response:
 
 
 def build_app(store: Store, realism: Realism, *, token: str, client_id: str,
-              hostile: Hostility | None = None) -> web.Application:
+              hostile: Hostility | None = None, people: People | None = None) -> web.Application:
     """The aiohttp application; bodies up to 20 MB (5 MB body + 5 MB attachments in base64)."""
     middlewares = ([hostile_middleware(hostile)] if hostile else []) + [realism_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=20 * 1024 * 1024)
     app[STORE], app[REALISM], app[CREDENTIALS] = store, realism, (token, client_id)
+    app[PEOPLE] = people or People(store, 1)
     r = app.router
     r.add_get("/api/v1/tickets", list_tickets)
     r.add_post("/api/v1/tickets", create_ticket)
@@ -366,6 +465,16 @@ def build_app(store: Store, realism: Realism, *, token: str, client_id: str,
     r.add_post("/api/v1/tags", create_tag)
     r.add_get("/api/v1/agents", list_agents)
     r.add_get("/api/v1/teams", list_teams)
+    r.add_get("/api/v1/customers", list_customers)
+    r.add_post("/api/v1/customers", create_customer)
+    r.add_get("/api/v1/customers/{id}", get_customer)
+    r.add_patch("/api/v1/customers/{id}", update_customer)
+    r.add_get("/api/v1/customers/{id}/avatar", customer_avatar)
+    r.add_patch("/api/v1/customers/{id}/avatar", customer_avatar)
+    r.add_get("/api/v1/organizations", list_organizations)
+    r.add_post("/api/v1/organizations", create_organization)
+    r.add_get("/api/v1/organizations/{id}", get_organization)
+    r.add_patch("/api/v1/organizations/{id}", update_organization)
     r.add_get("/_helpspace/stats", server_stats)
     return app
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from ..client import HelpSpaceClient
 from .app import build_app
 from .hostile import Hostility
+from .people import People
 from .realism import Realism
 from .store import Store
 
@@ -46,6 +47,7 @@ class HelpSpaceServer:
         self.store = Store(tickets=tickets, seed=seed, db_path=db)
         self.realism = Realism(seed=seed, **realism)
         self.hostile = hostile
+        self.people = People(self.store, seed)
         self.token, self.client_id, self.host, self.port = token, client_id, host, port
         self._runner: web.AppRunner | None = None
 
@@ -72,7 +74,7 @@ class HelpSpaceServer:
         return {"HELPSPACE_BASE_URL": self.base_url, "HELPSPACE_TOKEN": self.token, "HELPSPACE_CLIENT_ID": self.client_id}
 
     async def start(self) -> HelpSpaceServer:
-        app = build_app(self.store, self.realism, token=self.token, client_id=self.client_id, hostile=self.hostile)
+        app = build_app(self.store, self.realism, token=self.token, client_id=self.client_id, hostile=self.hostile, people=self.people)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

@@ -11,6 +11,7 @@ from helpspace_async.protocol import TICKET_STATUSES
 from ..export import Exporter, ExportOptions
 from ..export.nightly import NightlyOptions, run_nightly
 from ..progress import summary
+from . import people
 from .common import EXIT_API, EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
 
 
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     et.add_argument("--keep", type=int, metavar="N", help="with --since-last-run: keep the newest N exports STATE recorded, delete older")
     connection_args(et)
     et.set_defaults(handler=cmd_export)
+    people.add_export_parsers(export)
 
 
 

@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..import_.dry_run import DryRunClient
 from ..import_.importer import Importer, ImportOptions
 from ..progress import summary
+from . import people
 from .common import (
     EXIT_OK,
     EXIT_REJECTS,
@@ -63,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                           "besides the source's known domains (e.g. *.zendesk.com)")
     connection_args(it)
     it.set_defaults(handler=cmd_import)
+    people.add_import_parsers(imp)
 
 
 

@@ -1,0 +1,59 @@
+"""`helpspace export|import customers|organizations`."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..people.export import export_people
+from ..people.import_ import import_people
+from ..people.kinds import KINDS
+from ..progress import summary
+from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
+
+
+def add_export_parsers(export: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name in KINDS:
+        p = export.add_parser(name, help=f"export {name} to JSONL (complete, like tickets)")
+        p.add_argument("--output", "-o", required=True, help="a .jsonl or .jsonl.gz file")
+        if name == "customers":
+            p.add_argument("--avatars", action="store_true", help="embed each customer's avatar (base64; one request each)")
+        connection_args(p)
+        p.set_defaults(handler=cmd_export_people, kind=name)
+
+
+def add_import_parsers(imp: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name in KINDS:
+        key = KINDS[name].key
+        p = imp.add_parser(name, help=f"import {name} from JSONL, exactly once (matched by {key}, never duplicated)")
+        p.add_argument("input", help=f"JSONL (.gz too), e.g. from `helpspace export {name}`")
+        p.add_argument("--update-existing", action="store_true", help=f"patch {name} that already exist (same {key})")
+        p.add_argument("--state", help="journal of what was created (default: INPUT.state.jsonl)")
+        p.add_argument("--dry-run", action="store_true", help="read and match, create nothing")
+        connection_args(p)
+        p.set_defaults(handler=cmd_import_people, kind=name)
+
+
+def cmd_export_people(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        async with client_from(args) as client:
+            done = await export_people(client, KINDS[args.kind], args.output, avatars=getattr(args, "avatars", False),
+                                       progress=not args.no_progress)
+            say(summary("exported", done.count, done.elapsed, client, f"{done.completeness['status']} → {done.path}",
+                        noun=args.kind))
+        return EXIT_OK
+
+    return run(go)
+
+
+def cmd_import_people(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        async with client_from(args) as client:
+            done = await import_people(client, KINDS[args.kind], args.input, update_existing=args.update_existing,
+                                       dry_run=args.dry_run, state=args.state)
+            say(summary("imported", done.created, 0.0, client, done.line(), noun=args.kind))
+        if done.rejected:
+            say(f"{done.rejected:,} records rejected: see {done.rejects_path} (line numbers, reasons)")
+            return EXIT_REJECTS
+        return EXIT_OK
+
+    return run(go, rerun=RERUN_IMPORT)
