@@ -1,7 +1,7 @@
 """The `helpspace` command: parse, call a pipeline, print. Nothing else lives here.
 
 common.py (connection options, running, exit codes) · export.py · import_.py ·
-load.py · serve.py · demo.py: each adds its subcommand and runs it.
+backup.py · load.py · serve.py · demo.py: each adds its subcommand and runs it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from . import demo, export, import_, load, serve
+from . import backup, demo, export, import_, load, serve
 from .common import EXIT_API, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTS, EXIT_USAGE
 
 __all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTS", "EXIT_USAGE", "build_parser", "main"]
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 some records rejected, 2 usage/configuration, 3 API refused or retries ran out, 130 interrupted.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (serve, export, import_, load, demo):
+    for command in (serve, export, import_, backup, load, demo):
         command.add_parser(sub)
     return parser
 

@@ -1,0 +1,47 @@
+"""`helpspace backup DIR` and `helpspace restore DIR`: a whole account."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..backup import backup, restore
+from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    b = sub.add_parser("backup", help="the whole account into DIR: tags, organizations, customers, tickets")
+    b.add_argument("dir", help="the backup folder (a rerun refreshes it, reusing unchanged tickets' messages)")
+    b.add_argument("--full", action="store_true", help="fetch every ticket's messages again (no reuse)")
+    connection_args(b)
+    b.set_defaults(handler=cmd_backup)
+    r = sub.add_parser("restore", help="recreate a backup in another account, exactly once (rerun to finish)")
+    r.add_argument("dir", help="a folder written by `helpspace backup`")
+    r.add_argument("--dry-run", action="store_true", help="read and match everything; create nothing")
+    connection_args(r)
+    r.set_defaults(handler=cmd_restore)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        started = time.monotonic()
+        async with client_from(args) as client:
+            await backup(client, Path(args.dir), reuse=not args.full, progress=not args.no_progress, say=say)
+        say(f"backup complete in {time.monotonic() - started:.1f} s → {args.dir} (manifest.json: counts and checksums)")
+        return EXIT_OK
+
+    return run(go)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    async def go() -> int:
+        started = time.monotonic()
+        async with client_from(args) as client:
+            report = await restore(client, Path(args.dir), dry_run=args.dry_run, progress=not args.no_progress, say=say)
+        say(f"restore {'dry run ' if args.dry_run else ''}done in {time.monotonic() - started:.1f} s"
+            + (f"; {report.rejected:,} records rejected (see the rejects files under {args.dir}/restore/)"
+               if report.rejected else ""))
+        return EXIT_REJECTS if report.rejected else EXIT_OK
+
+    return run(go, rerun=RERUN_IMPORT)

@@ -1,0 +1,75 @@
+"""`helpspace backup DIR` and `restore DIR`: a whole account moved between two embedded servers."""
+
+from __future__ import annotations
+
+import signal
+
+import orjson
+
+from helpspace_async.testing import ServerThread
+from pipelines.import_.records import exported_key
+from pipelines.people.kinds import CUSTOMERS, ORGANIZATIONS
+from tests.e2e.cli import run, start, wait_until
+
+
+def restored_ids(folder) -> dict[str, int]:
+    """The restore's journal: source ticket key -> new id."""
+    [journal] = list((folder / "restore").glob("*/tickets.state.jsonl"))
+    return {e["key"]: e["id"] for e in map(orjson.loads, journal.read_bytes().splitlines()) if "id" in e and "#" not in e["key"]}
+
+
+def test_backup_and_restore_move_a_whole_account_exactly_once(tmp_path):
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=80, seed=6) as source:
+        done = run(["backup", str(folder)], source)
+        assert done.returncode == 0, done.stderr.decode()
+        customers = {c["email"]: CUSTOMERS.body(c) for c in source.people.customers.values()}
+        organizations = {o["name"]: ORGANIZATIONS.body(o) for o in source.people.organizations.values()}
+        tickets = {tid: dict(source.store.tickets[tid]) for tid in source.store.live}
+        tags = set(source.store.tags)
+        messages = {tid: [m["body"] for m in source.store.messages_of(tid)] for tid in tickets}
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert manifest["files"]["tickets"]["records"] == 80 and manifest["files"]["customers"]["records"] == len(customers)
+
+    with ServerThread(tickets=0) as target:
+        first = run(["restore", str(folder)], target)
+        assert first.returncode == 0, first.stderr.decode()
+        again = run(["restore", str(folder)], target)
+        assert again.returncode == 0 and b"created 0" in again.stderr
+        assert set(target.store.tags) >= tags
+        assert {c["email"]: CUSTOMERS.body(c) for c in target.people.customers.values()} == customers
+        assert {o["name"]: ORGANIZATIONS.body(o) for o in target.people.organizations.values()} == organizations
+        mapping = {tid: restored_ids(folder)[exported_key(tid)] for tid in tickets}
+        assert len(set(mapping.values())) == len(target.store.live) == 80
+        for tid, old in tickets.items():
+            new = target.store.tickets[mapping[tid]]
+            assert (new["subject"], new["status"], sorted(new["tags"]), new["created_at"], new["from_contact"]["value"]) == \
+                   (old["subject"], old["status"], sorted(old["tags"]), old["created_at"], old["from_contact"]["value"]), tid
+            assert target.store.messages_of(new["id"])[0]["body"] == messages[tid][0]
+
+
+def test_an_interrupted_restore_finishes_exactly_once_on_rerun(tmp_path):
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=150, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+    with ServerThread(tickets=0, latency_ms=15) as target:
+        proc = start(["restore", str(folder), "--concurrency", "2"], target)
+        wait_until(lambda: len(target.store.live) >= 20, what="restored tickets")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert proc.returncode == 130 and len(target.store.live) < 150
+        done = run(["restore", str(folder)], target)
+        assert done.returncode == 0, done.stderr.decode()
+        assert len(target.store.live) == 150  # 150 records, 150 tickets: none twice
+        assert sorted(restored_ids(folder).values()) == sorted(target.store.live)
+
+
+def test_a_tampered_backup_is_refused(tmp_path):
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=10, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+    (folder / "customers.jsonl.gz").write_bytes(b"cut")
+    with ServerThread(tickets=0) as target:
+        done = run(["restore", str(folder)], target)
+        assert done.returncode == 2 and b"does not match the backup's manifest" in done.stderr
+        assert len(target.store.live) == 0
