@@ -1,4 +1,4 @@
-"""HelpSpace as a dlt source: tickets, messages, tags and agents into any dlt destination.
+"""HelpSpace as a dlt source: tickets, messages, tags, agents, customers and organizations.
 
     import dlt
     from pipelines.dlt_source import helpspace_source
@@ -74,7 +74,8 @@ def helpspace_source(base_url: str | None = None, token: str | None = None, clie
     """
     settings = {"base_url": base_url, "token": token, "client_id": client_id, "concurrency": concurrency}
     filters = {"last_contact_between": f"{date.fromisoformat(last_contact_since)}/9999-12-31"} if last_contact_since else {}
-    resources = [tickets_resource(settings, filters), tags_resource(settings), agents_resource(settings)]
+    resources = [tickets_resource(settings, filters), tags_resource(settings), agents_resource(settings),
+                 people_resource(settings, "customers"), people_resource(settings, "organizations")]
     if with_messages:
         resources.append(messages_resource(settings, filters))
     return resources
@@ -129,6 +130,19 @@ def tags_resource(settings: dict[str, Any]) -> Any:
                 yield page.items
 
     return tags
+
+
+def people_resource(settings: dict[str, Any], kind: str) -> Any:
+    """Customers or organizations, merged on id (organizations' tags and members as JSON)."""
+
+    @dlt.resource(name=kind, primary_key="id", write_disposition="merge",
+                  columns={"created_at": {"data_type": "timestamp"}, "updated_at": {"data_type": "timestamp"}})
+    async def people() -> AsyncIterator[list[dict[str, Any]]]:
+        async with _client(settings) as client:
+            async for page in getattr(client, kind).pages():
+                yield page.items
+
+    return people
 
 
 def agents_resource(settings: dict[str, Any]) -> Any:

@@ -28,6 +28,8 @@ def test_load_fills_duckdb_and_a_rerun_merges(tmp_path):
         first = run(["load", "--with-messages", "--no-progress"], server, env=env, cwd=tmp_path)
         assert first.returncode == 0, first.stderr.decode()
         assert b"tickets 250" in first.stderr and db.exists()
+        [(customers,)] = query(db, "select count(*) from helpspace_dataset.customers")
+        assert customers == len(server.people.customers) > 0
         [(tickets, distinct)] = query(db, "select count(*), count(distinct id) from helpspace_dataset.tickets")
         assert tickets == distinct == 250
         subjects = dict(query(db, "select id, subject from helpspace_dataset.tickets"))

@@ -177,6 +177,7 @@ def test_round_trip_through_the_demo_command(tmp_path):
     done = run(["demo", "--dir", str(tmp_path / "d"), "--tickets", "120"], None)
     assert done.returncode == 0, done.stderr.decode()
     assert b"all equal" in done.stderr and (tmp_path / "d" / "tickets.jsonl.gz").exists()
+    assert b"organizations and customers all equal" in done.stderr  # step 4: backup and restore of the account
 
 
 def test_missing_input_is_a_usage_error(tmp_path):
