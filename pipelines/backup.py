@@ -14,7 +14,6 @@ rerun finishes what an interrupted restore started and creates nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +27,7 @@ from helpspace_async import HelpSpaceClient, ValidationError
 
 from .errors import InputError
 from .export import Exporter, ExportOptions
-from .files import PartFile, read_json, write_json_atomic
+from .files import PartFile, read_json, sha256_of, write_json_atomic
 from .formats import jsonl
 from .import_.importer import Importer, ImportOptions
 from .people.export import export_people
@@ -89,7 +88,7 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
     write_json_atomic(folder / "manifest.json", {
         "kind": "helpspace backup", "base_url": client.base_url, "finished_at": datetime.now(timezone.utc).isoformat(),
         "files": {kind: {"file": name, "records": next(s.count for s in report.steps if s.kind == kind),
-                         "sha256": _sha256(folder / name)} for kind, name in FILES.items()},
+                         "sha256": sha256_of(folder / name)} for kind, name in FILES.items()},
     })
     return report
 
@@ -100,7 +99,7 @@ async def restore(client: HelpSpaceClient, folder: Path, *, dry_run: bool = Fals
     if not isinstance(manifest, dict) or manifest.get("kind") != "helpspace backup":
         raise InputError(f"{folder} is not a backup made by `helpspace backup` (no manifest.json)")
     for entry in manifest["files"].values():
-        if _sha256(folder / entry["file"]) != entry["sha256"]:
+        if sha256_of(folder / entry["file"]) != entry["sha256"]:
             raise InputError(f"{folder / entry['file']} does not match the backup's manifest (changed or cut): "
                              f"not restoring from it")
     state = folder / "restore" / (urlsplit(client.base_url).netloc.replace(":", "_") or "target")
@@ -137,10 +136,3 @@ async def _restore_tags(client: HelpSpaceClient, path: Path, dry_run: bool) -> i
         existing.add(tag["name"])
     return created
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

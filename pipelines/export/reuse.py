@@ -10,7 +10,6 @@ in a temporary file), so memory stays flat whatever its size.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 import orjson
 
 from ..errors import ExportConfigError
-from ..files import read_json
+from ..files import read_json, sha256_of
 from ..formats import detect_format, jsonl
 
 SAME_OPTIONS = ("status", "tags", "subject", "created_between", "attachments")
@@ -68,15 +67,11 @@ class PreviousSnapshot:
         return manifest
 
     def _index(self) -> str:
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
         rows = ((t["id"], t.get("updated_at"), t.get("last_contact"), orjson.dumps(t.get("messages") or []))
                 for t in (orjson.loads(line) for _, line in jsonl.read_lines(self.path)))
         self._db.executemany("INSERT OR REPLACE INTO ticket VALUES (?, ?, ?, ?)", rows)
         self._db.commit()
-        return digest.hexdigest()
+        return sha256_of(self.path)
 
     def messages_if_unchanged(self, ticket: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The previous messages of `ticket`, if it didn't change since; None otherwise."""

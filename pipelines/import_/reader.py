@@ -155,12 +155,11 @@ class RecordReader:
         for _, _, message in self._messages():
             if isinstance(message, bytes):
                 continue
+            if not singer.is_singer(message):
+                break  # plain records, not streams: nothing to index (the first line tells)
             if index is None:
-                if not singer.is_singer(message):
-                    break
                 index = singer.SingerIndex(self.source)
-            if isinstance(message, dict) and singer.is_singer(message):
-                index.add(message)
+            index.add(message)
         if index is not None and self.users is not None:
             for _, raw in jsonl.read_lines(self.users):
                 user = singer.normalise(orjson.loads(raw), "users")

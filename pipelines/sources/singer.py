@@ -54,8 +54,8 @@ def normalise(message: Any, file_stream: str | None = None) -> Any:
         if isinstance(data, str):
             data = orjson.loads(data)
         return {"type": "RECORD", "stream": file_stream, "record": data}
-    if message.get("type") in AIRBYTE_TYPES - MESSAGE_TYPES:
-        return {"type": message["type"], "stream": None}  # LOG, TRACE, ...: nothing to import
+    if message.get("type") in AIRBYTE_TYPES - MESSAGE_TYPES or (message.get("type") == "STATE" and "state" in message):
+        return {"type": message["type"], "stream": None}  # LOG, TRACE, Airbyte's STATE: nothing to import
     return message
 
 
