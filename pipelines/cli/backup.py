@@ -6,7 +6,6 @@ import argparse
 import time
 from pathlib import Path
 
-from ..backup import backup, restore
 from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
 
 
@@ -24,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from ..backup import backup
+
     async def go() -> int:
         started = time.monotonic()
         async with client_from(args) as client:
@@ -35,6 +36,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from ..backup import restore
+
     async def go() -> int:
         started = time.monotonic()
         async with client_from(args) as client:

@@ -12,13 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..backup import backup, restore
-from ..export import Exporter, ExportOptions
-from ..import_.importer import Importer, ImportOptions
-from ..import_.records import exported_key
-from ..people.kinds import CUSTOMERS, ORGANIZATIONS
 from ..progress import summary
-from ..verify import compare_round_trip
 from .common import EXIT_OK, EXIT_REJECTS, run, say
 
 
@@ -31,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from helpspace_async.testing import HelpSpaceServer  # the command line alone imports the server
+
+    from ..export import Exporter, ExportOptions
+    from ..import_.importer import Importer, ImportOptions
+    from ..import_.records import exported_key
+    from ..verify import compare_round_trip
 
     folder = Path(args.dir)
 
@@ -66,6 +65,9 @@ async def whole_account(folder: Path, tickets: int) -> int:
     """4. The whole account (organizations, customers, tags, tickets): backup, restore elsewhere, compare people."""
     from helpspace_async.testing import HelpSpaceServer
 
+    from ..backup import backup, restore
+    from ..people.kinds import CUSTOMERS, ORGANIZATIONS
+
     shutil.rmtree(folder, ignore_errors=True)
     async with HelpSpaceServer(tickets=tickets, seed=1) as source, HelpSpaceServer(tickets=0) as target:
         async with source.client() as src:
@@ -73,7 +75,7 @@ async def whole_account(folder: Path, tickets: int) -> int:
         async with target.client() as dst:
             await restore(dst, folder, progress=False, say=lambda _: None)
         differ = [kind.name for kind, table in ((CUSTOMERS, "customers"), (ORGANIZATIONS, "organizations"))
-                  if _people(source, kind, table) != _people(target, kind, table)]
+                  if _people(source, kind, table) != _people(target, kind, table)]  # noqa: B023
     if differ:
         say(f"4. the whole account differs after backup and restore: {', '.join(differ)}")
         return EXIT_REJECTS

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpspace_async import HelpSpaceClient
 from helpspace_async.protocol import TICKET_STATUSES
 
-from ..export import Exporter, ExportOptions
-from ..export.nightly import NightlyOptions, run_nightly
 from ..progress import summary
 from . import people
 from .common import EXIT_API, EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
+
+if TYPE_CHECKING:
+    from ..export import ExportOptions
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..export import Exporter, ExportOptions  # each command imports only the pipeline it runs
+
     if args.print_schema:
         import json
 
@@ -90,6 +94,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def _nightly(client: HelpSpaceClient, options: ExportOptions, args: argparse.Namespace) -> int:
+    from ..export.nightly import NightlyOptions, run_nightly
+
     nightly = NightlyOptions(state=Path(args.since_last_run), full=args.full, keep=args.keep, snapshot=args.snapshot)
     done = await run_nightly(client, options, nightly)
     what = {"full": "full export", "snapshot": f"snapshot reusing {done.since}"}.get(

@@ -6,13 +6,12 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpspace_async.protocol import TICKET_STATUSES
 
 from ..errors import UsageError
-from ..import_.dry_run import DryRunClient
-from ..import_.importer import Importer, ImportOptions
 from ..progress import summary
 from . import people
 from .common import (
@@ -25,6 +24,9 @@ from .common import (
     run,
     say,
 )
+
+if TYPE_CHECKING:
+    from ..import_.importer import ImportOptions
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,6 +72,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def options_from(args: argparse.Namespace) -> ImportOptions:
+    from ..import_.importer import ImportOptions
+
     status_map = {}
     if args.status_map:
         try:
@@ -96,6 +100,9 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from ..import_.dry_run import DryRunClient
+    from ..import_.importer import Importer
+
     async def go() -> int:
         options = options_from(args)
         if options.dry_run:  # nothing is sent, so no credentials are needed

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..people.export import export_people
-from ..people.import_ import import_people
 from ..people.kinds import KINDS
 from ..progress import summary
 from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
@@ -34,6 +32,8 @@ def add_import_parsers(imp: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def cmd_export_people(args: argparse.Namespace) -> int:
+    from ..people.export import export_people
+
     async def go() -> int:
         async with client_from(args) as client:
             done = await export_people(client, KINDS[args.kind], args.output, avatars=getattr(args, "avatars", False),
@@ -46,6 +46,8 @@ def cmd_export_people(args: argparse.Namespace) -> int:
 
 
 def cmd_import_people(args: argparse.Namespace) -> int:
+    from ..people.import_ import import_people
+
     async def go() -> int:
         async with client_from(args) as client:
             done = await import_people(client, KINDS[args.kind], args.input, update_existing=args.update_existing,

@@ -16,7 +16,7 @@ evidence, so a server without one is always verified.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -32,14 +32,32 @@ class Evidence:
 
     def page(self, items: list[dict[str, Any]], total: int | None, seen: set[int]) -> None:
         """Take in one page: its total, and its tickets before they are added to `seen`."""
-        if total is not None:
-            self.totals = [min(self.totals[0], total), max(self.totals[1], total)] if self.totals else [total, total]
+        self.total(total)
+        since_utc = self.since_utc
         for item in items:
             if item.get("id") in seen:
                 self.duplicates += 1
-            stamp = epoch(item.get("updated_at"))
-            if stamp is None or stamp >= self.since:
+            if self.is_change(item.get("updated_at"), since_utc):
                 self.changed += 1
+
+    def total(self, total: int | None) -> None:
+        if total is not None:
+            self.totals = [min(self.totals[0], total), max(self.totals[1], total)] if self.totals else [total, total]
+
+    def is_change(self, stamp: Any, since_utc: str) -> bool:
+        """Created or edited since the pass began (or no readable updated_at)."""
+        if type(stamp) is str and len(stamp) == 25 and stamp.endswith("+00:00"):
+            return stamp >= since_utc  # the API's own UTC format compares as text: no parsing per ticket
+        parsed = epoch(stamp)
+        return parsed is None or parsed >= self.since
+
+    @property
+    def since_utc(self) -> str:
+        """`since` in the API's format, rounded down to the second (so equal-second stamps count as changed)."""
+        try:
+            return datetime.fromtimestamp(int(self.since), tz=timezone.utc).isoformat()
+        except (OverflowError, ValueError, OSError):
+            return "9999-12-31T23:59:59+00:00"
 
     @property
     def total_moved(self) -> bool:

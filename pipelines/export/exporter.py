@@ -50,7 +50,7 @@ from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
 from .manifest import manifest
 from .output import ExportOutput
-from .plan import Segment, creation_day, ignores_date_filter, plan_segments, windows_for
+from .plan import Segment, creation_day, ignores_date_filter, plan_segments, windows_for  # noqa: F401
 from .reuse import PreviousSnapshot
 from .state import Checkpoint, Position
 from .windows import WindowReader
@@ -170,7 +170,7 @@ class Exporter:
         self._position = Position()
         self._segments: list[Segment] = []
         self._started_at = datetime.now(timezone.utc).isoformat()
-        self._days: Counter[date | None] = Counter()  # creation days of the tickets written: windows are planned from them
+        self._days: Counter[str | None] = Counter()  # creation days of the tickets written: windows are planned from them
         self._evidence: Evidence | None = None
         self._windows: WindowReader | None = None
         self._write_lock = asyncio.Lock()
@@ -337,8 +337,8 @@ class Exporter:
             async for page in pages:
                 if page.number == 1 and self.order == "unknown":
                     self.order = listing_order(page.items)
-                evidence.page(page.items, page.meta.total if page.meta else None, self.seen)
-                pending.append((page, asyncio.ensure_future(self._new_tickets(page.items))))
+                evidence.total(page.meta.total if page.meta else None)
+                pending.append((page, asyncio.ensure_future(self._new_tickets(page.items, evidence))))
                 while len(pending) > 4:
                     await self._write_page(*pending.popleft())
             while pending:
@@ -358,17 +358,31 @@ class Exporter:
         if [t.get("id") for t in page.items] != pos.last_ids or not same_total:
             evidence.notes.append("the listing moved while the export was stopped")
 
-    async def _new_tickets(self, tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The tickets not written yet, with their messages when asked for."""
-        fresh = []
+    async def _new_tickets(self, tickets: list[dict[str, Any]], evidence: Evidence | None = None) -> list[dict[str, Any]]:
+        """The tickets not written yet, with their messages when asked for; a scan's evidence noted on the way
+        (one loop over the page: this is the export's hot path)."""
+        fresh, seen, days = [], self.seen, self._days
+        since_utc = evidence.since_utc if evidence is not None else ""
         for t in tickets:
             tid = t.get("id")
+            if evidence is not None:
+                stamp = t.get("updated_at")
+                if type(stamp) is str and len(stamp) == 25 and stamp.endswith("+00:00"):  # the API's UTC format
+                    if stamp >= since_utc:
+                        evidence.changed += 1
+                elif evidence.is_change(stamp, since_utc):
+                    evidence.changed += 1
             if type(tid) is not int:  # it would name files and journal keys: never trusted unchecked
                 self.skipped[repr(tid)[:80]] = "ticket ids must be numbers"
-            elif tid not in self.seen:
-                self.seen.add(tid)
+            elif tid in seen:
+                if evidence is not None:
+                    evidence.duplicates += 1
+            else:
+                seen.add(tid)
                 fresh.append(t)
-                self._days[creation_day(t.get("created_at"))] += 1
+                created = t.get("created_at")
+                day = created[:10] if type(created) is str else None  # creation_day(), inlined: per ticket
+                days[day] = days.get(day, 0) + 1
         if self.enricher is not None:
             await asyncio.gather(*(self.enricher.add_messages(t) for t in fresh))
         return fresh

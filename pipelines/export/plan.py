@@ -80,20 +80,23 @@ def split_window(window: tuple[date, date]) -> list[tuple[date, date]]:
     return [(first, middle), (middle + timedelta(days=1), last)]
 
 
-def creation_day(stamp: object) -> date | None:
-    """The day a ticket was created (None when its created_at is missing or unreadable)."""
-    if isinstance(stamp, str) and len(stamp) >= 10:
-        try:
-            return date.fromisoformat(stamp[:10])
-        except ValueError:
-            return None
-    return None
+def creation_day(stamp: object) -> str | None:
+    """The day a ticket was created, as `YYYY-MM-DD` text (cheap per ticket; parsed once when planning)."""
+    return stamp[:10] if isinstance(stamp, str) and len(stamp) >= 10 else None
 
 
-def windows_for(segment: Segment, days: dict[date | None, int], target: int) -> list[tuple[date, date]]:
+def windows_for(segment: Segment, days: dict[str | None, int], target: int) -> list[tuple[date, date]]:
     """The snapshot windows that cover `segment`, planned from the creation days seen."""
     first, last = FAR_PAST, FAR_FUTURE
     if segment.created_between:
         a, _, b = segment.created_between.partition("/")
         first, last = date.fromisoformat(a), date.fromisoformat(b)
-    return plan_windows({d: n for d, n in days.items() if d is not None}, first, last, target=target)
+    parsed: dict[date, int] = {}
+    for day, count in days.items():
+        if day is None:
+            continue  # no created_at: such a ticket is in no created-between window anyway
+        try:
+            parsed[date.fromisoformat(day)] = count
+        except ValueError:
+            continue
+    return plan_windows(parsed, first, last, target=target)
