@@ -14,7 +14,6 @@ rerun finishes what an interrupted restore started and creates nothing twice.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,8 +26,8 @@ from helpspace_async import HelpSpaceClient, ValidationError
 
 from .errors import InputError
 from .export import Exporter, ExportOptions
-from .files import PartFile, read_json, sha256_of, write_json_atomic
-from .formats import jsonl
+from .files import read_json, sha256_of, write_json_atomic
+from .formats import jsonl, open_writer
 from .import_.importer import Importer, ImportOptions
 from .people.export import export_people
 from .people.import_ import import_people
@@ -60,8 +59,8 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
     folder.mkdir(parents=True, exist_ok=True)
     report = Report()
     tags = [t async for t in client.tags.iter()]
-    out = PartFile(folder / FILES["tags"])
-    out.write(b"".join(orjson.dumps(t) + b"\n" for t in tags))
+    out = open_writer("jsonl", folder / FILES["tags"], with_messages=False)
+    out.write(tags)
     out.finish()
     report.add("tags", len(tags), f"{len(tags):,} saved", say)
     for kind in (ORGANIZATIONS, CUSTOMERS):
@@ -69,20 +68,12 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
                                    progress=progress)
         report.add(kind.name, done.count, f"{done.count:,} saved ({done.completeness['status']})", say)
     tickets = folder / FILES["tickets"]
-    previous = None
-    if reuse and tickets.exists() and (folder / (FILES["tickets"] + ".manifest.json")).exists():
-        previous = folder / "tickets.previous.jsonl.gz"
-        shutil.copyfile(tickets, previous)
-        shutil.copyfile(folder / (FILES["tickets"] + ".manifest.json"), folder / "tickets.previous.jsonl.gz.manifest.json")
-    try:
-        options = ExportOptions(output=str(tickets), with_messages=True, attachments="embed", progress=progress,
-                                reuse=str(previous) if previous else None)
-        exporter = Exporter(client, options)
-        result = await exporter.run()
-    finally:
-        if previous is not None:
-            previous.unlink(missing_ok=True)
-            (folder / "tickets.previous.jsonl.gz.manifest.json").unlink(missing_ok=True)
+    # the previous backup's file is indexed whole before anything is written; the new one replaces it at the end
+    previous = tickets if reuse and tickets.exists() and (folder / (FILES["tickets"] + ".manifest.json")).exists() else None
+    options = ExportOptions(output=str(tickets), with_messages=True, attachments="embed", progress=progress,
+                            reuse=str(previous) if previous else None)
+    exporter = Exporter(client, options)
+    result = await exporter.run()
     reused = f", messages reused for {exporter.enricher.reused:,}" if previous and exporter.enricher else ""
     report.add("tickets", result.count, f"{result.count:,} saved with messages and attachments{reused}", say)
     write_json_atomic(folder / "manifest.json", {

@@ -366,22 +366,38 @@ async def create_customer(request: web.Request) -> web.Response:
     return _json({"data": people.create_customer(data)}, 201)
 
 
-async def get_customer(request: web.Request) -> web.Response:
-    people = request.app[PEOPLE]
-    cid = _id(request, people.customers)
-    return _error(404, "No query results for model [App\\Models\\Customer].") if cid is None else _json({"data": people.customers[cid]})
+def _record_handlers(kind: str, model: str, fields: tuple[str, ...]) -> tuple[Handler, Handler]:
+    """GET and PATCH of one customer or organization: the same rules for both kinds."""
+    missing = f"No query results for model [App\\Models\\{model}]."
+
+    def table(people: People) -> dict[int, dict[str, Any]]:
+        return people.customers if kind == "customers" else people.organizations
+
+    def shown(people: People, rid: int) -> dict[str, Any]:
+        return people.customers[rid] if kind == "customers" else people.organization(rid)
+
+    async def get(request: web.Request) -> web.StreamResponse:
+        people = request.app[PEOPLE]
+        rid = _id(request, table(people))
+        return _error(404, missing) if rid is None else _json({"data": shown(people, rid)})
+
+    async def update(request: web.Request) -> web.StreamResponse:
+        people, data = request.app[PEOPLE], await _read_json(request)
+        rid = _id(request, table(people))
+        if rid is None:
+            return _error(404, missing)
+        check = people.check_customer if kind == "customers" else people.check_organization
+        errors = check(data, existing=rid)
+        if errors:
+            return _error(422, "The given data was invalid.", errors)
+        people.update(table(people)[rid], data, fields)
+        return _json({"data": shown(people, rid)})
+
+    return get, update
 
 
-async def update_customer(request: web.Request) -> web.Response:
-    people, data = request.app[PEOPLE], await _read_json(request)
-    cid = _id(request, people.customers)
-    if cid is None:
-        return _error(404, "No query results for model [App\\Models\\Customer].")
-    errors = people.check_customer(data, existing=cid)
-    if errors:
-        return _error(422, "The given data was invalid.", errors)
-    people.update(people.customers[cid], data, CUSTOMER_FIELDS)
-    return _json({"data": people.customers[cid]})
+get_customer, update_customer = _record_handlers("customers", "Customer", CUSTOMER_FIELDS)
+get_organization, update_organization = _record_handlers("organizations", "Organization", ORGANIZATION_FIELDS)
 
 
 async def customer_avatar(request: web.Request) -> web.Response:
@@ -411,24 +427,6 @@ async def create_organization(request: web.Request) -> web.Response:
     if errors:
         return _error(422, "The given data was invalid.", errors)
     return _json({"data": people.create_organization(data)}, 201)
-
-
-async def get_organization(request: web.Request) -> web.Response:
-    people = request.app[PEOPLE]
-    oid = _id(request, people.organizations)
-    return _error(404, "No query results for model [App\\Models\\Organization].") if oid is None else _json({"data": people.organization(oid)})
-
-
-async def update_organization(request: web.Request) -> web.Response:
-    people, data = request.app[PEOPLE], await _read_json(request)
-    oid = _id(request, people.organizations)
-    if oid is None:
-        return _error(404, "No query results for model [App\\Models\\Organization].")
-    errors = people.check_organization(data, existing=oid)
-    if errors:
-        return _error(422, "The given data was invalid.", errors)
-    people.update(people.organizations[oid], data, ORGANIZATION_FIELDS)
-    return _json({"data": people.organization(oid)})
 
 
 async def server_stats(request: web.Request) -> web.Response:

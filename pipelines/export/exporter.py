@@ -50,7 +50,7 @@ from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
 from .manifest import manifest
 from .output import ExportOutput
-from .plan import Segment, creation_day, ignores_date_filter, plan_segments, windows_for  # noqa: F401
+from .plan import Segment, creation_day, ignores_date_filter, plan_segments, windows_for
 from .reuse import PreviousSnapshot
 from .state import Checkpoint, Position
 from .windows import WindowReader

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ class ExportOutput:
         assert self.writer is not None
         self.writer.write(tickets)
 
-    def checkpoint(self, make: Any, *, force: bool = False) -> None:
+    def checkpoint(self, make: Callable[[int], Checkpoint], *, force: bool = False) -> None:
         """Sync and save `make(offset)` at most every CHECKPOINT_EVERY seconds (or now, with `force`)."""
         out = self.writer
         if out is None or not out.resumable or getattr(out, "closed", False):
@@ -55,10 +55,9 @@ class ExportOutput:
         if not force and now - self._last_checkpoint < CHECKPOINT_EVERY:
             return
         self._last_checkpoint = now
-        checkpoint: Checkpoint = make(out.sync())
-        checkpoint.save(self.checkpoint_path)
+        make(out.sync()).save(self.checkpoint_path)
 
-    def stop(self, *, keep: bool, make: Any) -> None:
+    def stop(self, *, keep: bool, make: Callable[[int], Checkpoint]) -> None:
         """Interrupted or failed: keep what a resume needs (`keep`), or leave nothing behind."""
         if self.remote is not None:  # nothing was uploaded; the staging folder goes
             if self.writer is not None:

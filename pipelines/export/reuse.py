@@ -10,6 +10,9 @@ in a temporary file), so memory stays flat whatever its size.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +22,8 @@ from typing import Any
 import orjson
 
 from ..errors import ExportConfigError
-from ..files import read_json, sha256_of
-from ..formats import detect_format, jsonl
+from ..files import read_json
+from ..formats import detect_format
 
 SAME_OPTIONS = ("status", "tags", "subject", "created_between", "attachments")
 
@@ -67,11 +70,18 @@ class PreviousSnapshot:
         return manifest
 
     def _index(self) -> str:
-        rows = ((t["id"], t.get("updated_at"), t.get("last_contact"), orjson.dumps(t.get("messages") or []))
-                for t in (orjson.loads(line) for _, line in jsonl.read_lines(self.path)))
-        self._db.executemany("INSERT OR REPLACE INTO ticket VALUES (?, ?, ?, ?)", rows)
+        """Index PREVIOUS and return its sha256, in one read: the raw bytes are hashed as they are decompressed."""
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as raw:
+            stream = io.BufferedReader(_Hashing(raw, digest), buffer_size=1 << 20)
+            lines = gzip.GzipFile(fileobj=stream) if self.path.name.endswith(".gz") else stream
+            rows = ((t["id"], t.get("updated_at"), t.get("last_contact"), orjson.dumps(t.get("messages") or []))
+                    for t in (orjson.loads(line) for line in lines if line.strip()))
+            self._db.executemany("INSERT OR REPLACE INTO ticket VALUES (?, ?, ?, ?)", rows)
+            while stream.read(1 << 20):  # a gzip trailer or padding not read by the parser still counts
+                pass
         self._db.commit()
-        return sha256_of(self.path)
+        return digest.hexdigest()
 
     def messages_if_unchanged(self, ticket: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The previous messages of `ticket`, if it didn't change since; None otherwise."""
@@ -98,3 +108,18 @@ class PreviousSnapshot:
     def close(self) -> None:
         self._db.close()
         self._file.close()
+
+
+class _Hashing(io.RawIOBase):
+    """A raw reader that feeds every byte it reads to `digest`."""
+
+    def __init__(self, raw: Any, digest: Any) -> None:
+        self._raw, self._digest = raw, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n: int = self._raw.readinto(buffer)
+        self._digest.update(memoryview(buffer)[:n])
+        return n

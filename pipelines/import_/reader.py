@@ -157,6 +157,7 @@ class RecordReader:
                 continue
             if not singer.is_singer(message):
                 break  # plain records, not streams: nothing to index (the first line tells)
+            self.is_stream = True
             if index is None:
                 index = singer.SingerIndex(self.source)
             index.add(message)
@@ -165,15 +166,9 @@ class RecordReader:
                 user = singer.normalise(orjson.loads(raw), "users")
                 index.add(user if singer.is_singer(user) else {"type": "RECORD", "stream": index.user_stream, "record": user})
         if index is not None:
-            self.is_stream = any(singer.is_singer(m) for _, _, m in self._first_message())
             index.finish_indexing()
             self._singer = index
             self.context.lookup_user = index.user
-
-    def _first_message(self) -> Iterator[tuple[Path, int, Any]]:
-        for item in self._messages():
-            yield item
-            return
 
     def close(self) -> None:
         if self._singer is not None:

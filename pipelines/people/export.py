@@ -16,13 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from helpspace_async import HelpSpaceClient
 
 from ..errors import ExportConfigError
 from ..export.evidence import Evidence
-from ..files import PartFile, write_json_atomic
+from ..files import write_json_atomic
+from ..formats import open_writer
 from ..progress import Progress
 from .kinds import Kind
 
@@ -44,7 +43,7 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
     if not path.name.endswith((".jsonl", ".jsonl.gz")):
         raise ExportConfigError(f"{kind.name} are exported as JSONL: name the output .jsonl or .jsonl.gz")
     started, seen = time.monotonic(), set[int]()
-    out = PartFile(path)
+    out = open_writer("jsonl", path, with_messages=False)
     bar = Progress(kind.name, enabled=progress)
     bar.start(None, f"export {kind.name}")
     try:
@@ -58,7 +57,7 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
                 seen.update(r["id"] for r in fresh)
                 if avatars and kind.name == "customers":
                     await asyncio.gather(*(_add_avatar(client, r) for r in fresh))
-                out.write(b"".join(orjson.dumps(r) + b"\n" for r in fresh))
+                out.write(fresh)
                 bar.advance(len(fresh))
             if not evidence.found:
                 status = "verified"

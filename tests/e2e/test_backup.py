@@ -23,6 +23,12 @@ def test_backup_and_restore_move_a_whole_account_exactly_once(tmp_path):
     with ServerThread(tickets=80, seed=6) as source:
         done = run(["backup", str(folder)], source)
         assert done.returncode == 0, done.stderr.decode()
+        again = run(["backup", str(folder)], source)  # a nightly refresh: unchanged tickets' messages are reused
+        assert again.returncode == 0 and b"messages reused for 80" in again.stderr, again.stderr.decode()
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            ["customers.jsonl.gz", "customers.jsonl.gz.manifest.json", "organizations.jsonl.gz",
+             "organizations.jsonl.gz.manifest.json", "tags.jsonl.gz", "tickets.jsonl.gz",
+             "tickets.jsonl.gz.manifest.json", "manifest.json"])  # nothing left behind by the reuse
         customers = {c["email"]: CUSTOMERS.body(c) for c in source.people.customers.values()}
         organizations = {o["name"]: ORGANIZATIONS.body(o) for o in source.people.organizations.values()}
         tickets = {tid: dict(source.store.tickets[tid]) for tid in source.store.live}
