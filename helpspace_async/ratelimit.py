@@ -223,7 +223,8 @@ class RateLimiter:
                 self._remaining = min(self._remaining, info.remaining)
             if self.limit is not None and info.remaining == self.limit - 1 and sent_wall is not None:
                 # This request opened a new window (Laravel windows start at the first hit).
-                self._window_first_wall = sent_wall
+                # the whole second the server counted it in is known only if sending and answer fell in the same one
+                self._window_first_wall = sent_wall if math.floor(sent_wall) == math.floor(wall) else None
                 self.model.opened(sent_wall, wall)
                 end = self.model.end()
                 if end is not None:
