@@ -55,10 +55,12 @@ class UnsafePath(PipelineError):
 class Rejected(PipelineError):
     """A record that can't be sent; `field_errors` says which fields and why."""
 
-    def __init__(self, reason: str, field_errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, reason: str, field_errors: dict[str, list[str]] | None = None,
+                 unresolved: list[tuple[str, str]] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field_errors = field_errors or {}
+        self.unresolved = unresolved or []  # ("requester", "91"): an id the input named but didn't describe
 
 
 class Skipped(PipelineError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
@@ -49,10 +50,21 @@ def credentials_allowed(url: str, hosts: tuple[str, ...]) -> bool:
     return False
 
 
+SIGNED_QUERY_KEYS = {"x-amz-expires", "x-amz-signature", "x-goog-expires", "x-goog-signature", "se", "expires"}
+
+
+def expires(url: str) -> bool:
+    """Whether a link is pre-signed to expire (S3's X-Amz-Expires, GCS, Azure SAS `se`,
+    CloudFront `Expires`): kept as a link, it dies after minutes or hours."""
+    query = urlsplit(url).query
+    return any(key.lower() in SIGNED_QUERY_KEYS for key, _ in parse_qsl(query, keep_blank_values=True))
+
+
 @dataclass
 class Downloaded:
     data: bytes
     mime_type: str
+    next_url: str | None = None  # a Link header's rel="next" (Freshdesk pages its lists that way)
 
 
 class SourceFetcher:
@@ -91,8 +103,9 @@ class SourceFetcher:
             return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
         return {"Authorization": f"Bearer {self._token}"}
 
-    async def get(self, url: str) -> Downloaded:
-        """The file at `url`; our typed errors (APIError with the status, TransportError) on failure."""
+    async def get(self, url: str, *, counted: bool = True) -> Downloaded:
+        """The file at `url`; our typed errors (APIError with the status, TransportError) on failure.
+        `counted`: an attachment (reported as downloaded), not a call to the source's API."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT))
         headers = self.credentials_for(url)
@@ -101,7 +114,7 @@ class SourceFetcher:
             return await self._get_once(url, headers)
 
         result = await self._retry.call("GET", attempt)
-        self.downloaded += 1
+        self.downloaded += counted
         return result
 
     async def _get_once(self, url: str, headers: dict[str, str]) -> Downloaded:
@@ -110,7 +123,8 @@ class SourceFetcher:
             async with self._session.get(url, headers=headers) as resp:
                 if resp.status == 200:
                     mime = resp.headers.get("Content-Type", "application/octet-stream").split(";")[0]
-                    return Downloaded(await resp.read(), mime)
+                    link = resp.links.get("next")
+                    return Downloaded(await resp.read(), mime, str(link["url"]) if link else None)
                 if resp.status >= 500 or resp.status == 429:  # worth another try (429 as a busy server)
                     raise ServerError(f"HTTP {resp.status}", status=503 if resp.status == 429 else resp.status)
                 raise APIError(f"HTTP {resp.status}", status=resp.status)

@@ -25,6 +25,8 @@ from .common import (
     say,
 )
 
+LOOKUP_OPTIONS = ("users", "agents", "groups", "fields")  # --users FILE, ...: what tickets name by id
+
 if TYPE_CHECKING:
     from ..import_.importer import ImportOptions
 
@@ -44,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     src = it.add_argument_group("migrating from another helpdesk")
     src.add_argument("--from", dest="source", choices=["zendesk", "freshdesk", "helpscout", "helpspace", "generic"],
                      help="what made INPUT (default: detected from its first record, and said)")
-    src.add_argument("--source-tz", default="UTC", help="time zone of dates without an offset (Zendesk CSV), e.g. Europe/Berlin")
+    src.add_argument("--source-tz", help="time zone of dates without an offset, e.g. Europe/Berlin (default UTC; "
+                     "required for Zendesk's CSV, which writes the account's local time)")
     src.add_argument("--map", dest="map_path", metavar="MAPPING", help="--from generic: JSON/TOML file, target field <- source path")
     src.add_argument("--status-map", metavar="FILE", help='JSON {"source status": "HelpSpace status"} overriding the built-in table')
     src.add_argument("--include-notes", action="store_true", help="import private notes as internal messages (unverified API support)")
@@ -54,8 +57,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
     src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]; "
                      "sent only to the source's own hosts")
-    src.add_argument("--users", metavar="FILE", help="the source's users (JSONL or JSON, e.g. Zendesk's users export), "
-                     "to resolve requester_id, assignee_id and comment authors")
+    src.add_argument("--users", metavar="FILE", help="the source's users/contacts (JSONL or JSON, e.g. Zendesk's users "
+                     "export), to resolve requester_id, assignee_id and comment authors")
+    src.add_argument("--agents", metavar="FILE", help="the source's agents (Freshdesk), to resolve responder_id and authors")
+    src.add_argument("--groups", metavar="FILE", help="the source's groups, to resolve group_id to a team name")
+    src.add_argument("--fields", metavar="FILE", help="the source's ticket fields, to tag custom fields by label")
     src.add_argument("--source-user", help="Basic auth user for the source: Zendesk 'you@acme.com/token' "
                      "(with --source-token API_TOKEN)")
     src.add_argument("--source-auth", choices=["bearer", "basic"], default="bearer",
@@ -63,7 +69,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                           "--source-user sends TOKEN:X, Freshdesk's form for an API key)")
     src.add_argument("--source-url", action="append", default=[], metavar="URL",
                      help="the source helpdesk's address (repeatable): its host may receive --source-token, "
-                          "besides the source's known domains (e.g. *.zendesk.com)")
+                          "besides the source's known domains (e.g. *.zendesk.com); with a token, users, agents, "
+                          "groups and fields the input lacks are fetched from the first one (cached in INPUT.source/)")
     connection_args(it)
     it.set_defaults(handler=cmd_import)
     people.add_import_parsers(imp)
@@ -84,7 +91,7 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         if bad:
             raise UsageError(f"--status-map: {', '.join(bad)} is not a HelpSpace status ({', '.join(TICKET_STATUSES)})")
     try:
-        ZoneInfo(args.source_tz)
+        ZoneInfo(args.source_tz or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"--source-tz {args.source_tz!r} is not a known time zone (e.g. Europe/Berlin)") from None
     source_token = args.source_token or os.environ.get("HELPSPACE_SOURCE_TOKEN")
@@ -95,7 +102,8 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         create_tags=not args.no_create_tags, progress=not args.no_progress, source=args.source,
         source_tz=args.source_tz, map_path=args.map_path, status_map=status_map, include_notes=args.include_notes,
         keep_links=args.keep_links, source_token=source_token, source_urls=args.source_url,
-        source_user=args.source_user, source_auth=args.source_auth, users=args.users,
+        source_user=args.source_user, source_auth=args.source_auth,
+        lookups={kind: getattr(args, kind) for kind in LOOKUP_OPTIONS if getattr(args, kind)},
     )
 
 
@@ -107,6 +115,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         options = options_from(args)
         if options.dry_run:  # nothing is sent, so no credentials are needed
             importer = Importer(DryRunClient(), options)
+            importer.notice = say
             say(f"reading {options.input} as {importer.reader.reading}")
             result = await importer.run()
             say(f"dry run: {result.records:,} records read, {result.would_send:,} requests would be sent, "
@@ -115,6 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return EXIT_REJECTS if result.rejected else EXIT_OK
         async with client_from(args) as client:
             importer = Importer(client, options)
+            importer.notice = say
             say(f"reading {options.input} as {importer.reader.reading}")
             if importer.summary.source_detected and importer.source != "helpspace":
                 say(f"detected source: {importer.source} (pass --from to choose)")

@@ -20,7 +20,8 @@ import orjson
 
 from ..files import open_text_lines
 
-RECORD_ARRAYS = ("tickets", "conversations", "results", "data", "records", "items")
+RECORD_ARRAYS = ("tickets", "conversations", "results", "data", "records", "items",  # records, and what they name:
+                 "users", "agents", "contacts", "groups", "ticket_fields", "organizations", "companies", "customers")
 MAX_FIRST_LINE = 256 * 1024 * 1024  # a JSONL line may carry 5 MB of attachments several times over
 
 
@@ -39,7 +40,8 @@ def sniff(path: Path) -> str:
             first = orjson.loads(text)
         except orjson.JSONDecodeError:
             return "document"  # an object spread over lines: one pretty-printed document
-        wrapped = isinstance(first, dict) and any(isinstance(first.get(k), list) for k in RECORD_ARRAYS)
+        wrapped = (isinstance(first, dict) and not {"id", "subject"} & set(first)  # a record has those; a wrapper doesn't
+                   and any(isinstance(first.get(k), list) for k in RECORD_ARRAYS))
         return "document" if wrapped and not more else "jsonl"
     return "csv"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -24,6 +24,7 @@ from helpspace_async import HelpSpaceClient, HelpSpaceError, ValidationError
 from ..errors import InputError, Rejected, RunStopped
 from ..fetch import SOURCE_HOSTS, SourceFetcher, host_pattern
 from ..progress import Progress
+from ..sources import api as source_api
 from ..sources.common import SourceContext
 from ..sources.generic import load_mapping
 from .dry_run import CountingSender, DryRunClient
@@ -50,7 +51,7 @@ class ImportOptions:
     create_tags: bool = True
     progress: bool = True
     source: str | None = None  # zendesk, freshdesk, helpscout, helpspace, generic; None: detect
-    source_tz: str = "UTC"
+    source_tz: str | None = None  # None: UTC, except where the source writes local times (Zendesk CSV): asked for
     map_path: str | None = None
     status_map: dict[str, str] = field(default_factory=dict)
     include_notes: bool = False
@@ -59,7 +60,7 @@ class ImportOptions:
     source_urls: list[str] = field(default_factory=list)  # the old helpdesk's addresses: where the token may go
     source_user: str | None = None  # Basic auth: Zendesk "you@acme.com/token"; none with --source-auth basic: key + "X"
     source_auth: str = "bearer"
-    users: str | None = None  # the source's users (JSONL or a JSON document), to resolve requester_id/author_id
+    lookups: dict[str, str] = field(default_factory=dict)  # kind (users, agents, groups, fields) -> file
 
 
 class Importer:
@@ -69,10 +70,14 @@ class Importer:
         self.client = client
         self.options = options
         path = Path(options.input)
-        context = SourceContext(source_tz=options.source_tz, status_map=options.status_map,
+        context = SourceContext(source_tz=options.source_tz or "UTC", status_map=options.status_map,
                                 include_notes=options.include_notes)
         self.reader = RecordReader(path, fmt=options.format, source=options.source, context=context, limit=options.limit,
-                                   users=Path(options.users) if options.users else None)
+                                   lookups={kind: Path(p) for kind, p in options.lookups.items()})
+        if self.reader.source == "zendesk" and self.reader.format == "csv" and options.source_tz is None:
+            raise InputError("Zendesk's CSV export writes dates in the account's time zone without saying which: pass "
+                             "--source-tz with that zone (Zendesk Admin Center > Account > Localization), e.g. "
+                             "--source-tz Europe/Berlin, or --source-tz UTC if it is UTC")
         if self.reader.source == "generic":
             context.mapping = self._mapping(options.map_path)
         self.source = self.reader.source
@@ -83,13 +88,17 @@ class Importer:
         hosts = SOURCE_HOSTS.get(self.source, ()) + tuple(host_pattern(u) for u in options.source_urls)
         self.fetcher = SourceFetcher(options.source_token, user=options.source_user, auth=options.source_auth, hosts=hosts)
         base_dir = Path(options.attachments_dir) if options.attachments_dir else path.parent
+        refresher = (source_api.LinkRefresher(self.fetcher, self.source, options.source_urls[0])
+                     if options.source_urls and options.source_token else None)
         self.encoder = Encoder(base_dir, self.fetcher, keep_links=options.keep_links,
-                               download_images=self.source != "helpspace")
+                               download_images=self.source != "helpspace", refresher=refresher)
         self.journal: Journal | None = None
         self.sender: ExactlyOnce | CountingSender = CountingSender(self.summary)
         self._rejects: IO[bytes] | None = None
         self._agents: dict[str, int] | None = None
         self._agents_lock = asyncio.Lock()
+        self._asked_source: set[str] = set()  # lookup kinds already fetched (or tried) from the source's API
+        self.notice: Callable[[str], None] = lambda _: None  # the CLI prints what the run fetched or read
 
     @staticmethod
     def _mapping(path: str | None) -> dict[str, Any]:
@@ -104,12 +113,15 @@ class Importer:
 
     async def run(self) -> ImportSummary:
         started = time.monotonic()
-        await asyncio.to_thread(self.reader.index_streams)
-        tags, total = await asyncio.to_thread(self._survey)
-        self.progress.start(total, "import" if not self.options.dry_run else "dry run")
         rejects_part = self.rejects_path.with_name(self.rejects_path.name + ".part")
         self._rejects = open(rejects_part, "wb")
         try:
+            await asyncio.to_thread(self.reader.index_streams)
+            tags, total, needs = await asyncio.to_thread(self._survey)
+            while await self._lookups_from_source(needs):  # names and labels changed, and what a rejected
+                tags, total, needs = await asyncio.to_thread(self._survey)  # record named is seen now
+            self.summary.lookups = self.reader.lookup_counts()
+            self.progress.start(total, "import" if not self.options.dry_run else "dry run")
             if isinstance(self.client, HelpSpaceClient) and not self.options.dry_run:
                 self.journal = Journal(self.state_path)
                 self.sender = ExactlyOnce(self.client, self.journal, self.summary)
@@ -128,18 +140,43 @@ class Importer:
             await self.fetcher.close()
             self.reader.close()
             self.summary.downloaded = self.fetcher.downloaded
+            self.summary.attachments = self.encoder.counts
+            self.summary.expiring_links = self.encoder.expiring_links
             self.summary.elapsed = time.monotonic() - started
         return self.summary
 
-    def _survey(self) -> tuple[set[str], int]:
-        """First pass: count records and collect the tags they use."""
+    async def _lookups_from_source(self, needs: set[str]) -> bool:
+        """What the records named by id and the input didn't describe (users, agents, groups,
+        fields), from the source's API when --source-url and credentials are given; cached
+        beside the input for reruns. True when something was added."""
+        options = self.options
+        endpoints = source_api.ENDPOINTS.get(self.source, {})
+        if not needs or not options.source_urls or not options.source_token or not endpoints:
+            return False
+        kinds = {kind for what in needs for kind in source_api.NEEDS.get(self.source, {}).get(what, ())}
+        missing = sorted(kind for kind in kinds - self._asked_source if kind in endpoints
+                         and not self.reader.lookup_counts().get(kind))
+        self._asked_source.update(missing)  # each kind is asked for once, whatever the answer
+        if not missing:
+            return False
+        files = await source_api.fetch_lookups(self.fetcher, self.source, options.source_urls[0], missing,
+                                               source_api.cache_folder(Path(options.input)), self.notice)
+        await asyncio.to_thread(self.reader.add_lookups, files)
+        return bool(files)
+
+    def _survey(self) -> tuple[set[str], int, set[str]]:
+        """First pass: count records, collect the tags they use and what they name by an id
+        that the input doesn't describe (assignee, group, author, field, requester)."""
         tags: set[str] = set()
+        needs: set[str] = set()
         total = 0
         for item in self.reader:
             total += 1
+            if isinstance(item, (Row, Unreadable)):
+                needs.update(what for what, _ in item.unresolved)
             if isinstance(item, Row) and isinstance(item.record.get("tags"), list):
                 tags.update(t for t in item.record["tags"] if isinstance(t, str))
-        return tags, total
+        return tags, total, needs
 
     async def _ensure_tags(self, client: HelpSpaceClient, wanted: set[str]) -> None:
         """HelpSpace drops tags that don't exist: create them first (or report them)."""
@@ -191,6 +228,7 @@ class Importer:
                 self.summary.skipped[item.reason] += 1
                 return
             if isinstance(item, Unreadable):
+                self.summary.note_unresolved(item.unresolved)
                 self._reject(item.line, None, item.reason, {}, item.original)
                 return
             try:
@@ -214,11 +252,13 @@ class Importer:
             self.summary.already_done += 1
             return
         self._count(plan)
+        self.summary.note_unresolved(row.unresolved)
+        self.summary.note_dates(row.line, plan.ticket)
         if plan.assignee_email and isinstance(self.client, HelpSpaceClient) and not self.options.dry_run:
             agent = await self._agent_id(self.client, plan.assignee_email)
             if agent is not None:
                 plan.ticket["assignee"] = {"id": agent}
-        message, follow_bodies = await self.encoder.messages(plan.message, plan.follow_ups)
+        message, follow_bodies = await self.encoder.messages(plan.message, plan.follow_ups, plan.source_ticket)
         self.summary.notes_skipped += plan.skipped_notes
         await self.sender.send(plan, {**plan.ticket, "message": message}, follow_bodies)
 

@@ -34,6 +34,7 @@ class Row:
     original: Any  # what the input said, for the rejects file
     skipped_notes: int = 0
     flags: list[str] = field(default_factory=list)
+    unresolved: list[tuple[str, str]] = field(default_factory=list)  # ids the input named but didn't describe
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,14 @@ class Unreadable:
     line: int
     reason: str
     original: Any
+    unresolved: list[tuple[str, str]] = field(default_factory=list)  # why, when it was an id nobody described
 
 
 class RecordReader:
     """The records of one input file, mapped by its source's adapter."""
 
     def __init__(self, path: Path, *, fmt: str | None, source: str | None, context: SourceContext,
-                 limit: int | None = None, users: Path | None = None) -> None:
+                 limit: int | None = None, lookups: dict[str, Path] | None = None) -> None:
         if not path.exists():
             raise InputError(f"input file {path} not found")
         self.path = path
@@ -75,7 +77,11 @@ class RecordReader:
             self.format = detect_format(str(self.files[0]), fmt)
         except UsageError as exc:
             raise InputError(str(exc)) from None
-        self.users = self._document(users) if users else None
+        # --users/--agents/--groups/--fields files (or the source API's, cached): kind -> JSONL
+        self.lookups = dict(lookups or {})
+        for kind, given in self.lookups.items():
+            if not given.exists():
+                raise InputError(f"--{kind} {given} not found")
         self.limit = limit
         self.context = context
         self.source = source or self.detect_source()
@@ -147,12 +153,13 @@ class RecordReader:
                     yield path, line, raw
 
     def index_streams(self) -> None:
-        """Singer/Airbyte output: index child streams and users so parents can be joined;
-        with --users, the users of a plain export too."""
-        if self.format != "jsonl" or self.source not in singer.STREAMS:
+        """Singer/Airbyte output: index child streams and lookups (users, agents, groups,
+        fields) so parents can be joined and ids resolved; with --users/--agents/--groups/
+        --fields files, the lookups of a plain export (or a CSV) too."""
+        if self.source not in singer.STREAMS:
             return
-        index: singer.SingerIndex | None = singer.SingerIndex(self.source) if self.users else None
-        for _, _, message in self._messages():
+        index: singer.SingerIndex | None = None
+        for _, _, message in self._messages() if self.format == "jsonl" else ():
             if isinstance(message, bytes):
                 continue
             if not singer.is_singer(message):
@@ -161,14 +168,30 @@ class RecordReader:
             if index is None:
                 index = singer.SingerIndex(self.source)
             index.add(message)
-        if index is not None and self.users is not None:
-            for _, raw in jsonl.read_lines(self.users):
-                user = singer.normalise(orjson.loads(raw), "users")
-                index.add(user if singer.is_singer(user) else {"type": "RECORD", "stream": index.user_stream, "record": user})
         if index is not None:
             index.finish_indexing()
             self._singer = index
-            self.context.lookup_user = index.user
+            self.context.lookup = index.lookup
+        self.add_lookups(self.lookups)
+
+    def add_lookups(self, files: dict[str, Path]) -> None:
+        """Index users/agents/groups/fields files (given, or fetched from the source API)."""
+        if not files or self.source not in singer.STREAMS:
+            return
+        if self._singer is None:
+            self._singer = singer.SingerIndex(self.source)
+            self._singer.finish_indexing()
+            self.context.lookup = self._singer.lookup
+        for kind, path in files.items():
+            for _, raw in jsonl.read_lines(self._document(path)):
+                item = singer.normalise(orjson.loads(raw), kind)
+                self._singer.add(item if singer.is_singer(item) else {"type": "RECORD", "stream": None, "record": item},
+                                 kind)
+        self._singer.commit()
+
+    def lookup_counts(self) -> dict[str, int]:
+        """Users, agents, groups and fields the input offered, by kind (for the report)."""
+        return dict(self._singer.counts) if self._singer is not None else {}
 
     def close(self) -> None:
         if self._singer is not None:
@@ -224,14 +247,14 @@ class RecordReader:
         try:
             if self._convert is not None:
                 mapped = self._converted(raw)
-                return Row(line, mapped.record, raw, mapped.skipped_notes, mapped.flags)
+                return Row(line, mapped.record, raw, mapped.skipped_notes, mapped.flags, mapped.unresolved)
             if csv_row:
                 return Row(line, from_csv_row(raw), raw)
             if not isinstance(raw, dict):
                 return Unreadable(line, "a record must be a JSON object", raw)
             return Row(line, raw, raw)
         except Rejected as exc:
-            return Unreadable(line, exc.reason, raw)
+            return Unreadable(line, exc.reason, raw, exc.unresolved)
         except Skipped as exc:
             return SkippedRecord(line, exc.reason)
 

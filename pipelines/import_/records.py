@@ -39,6 +39,7 @@ class Attachment:
     path: str | None = None
     url: str | None = None  # on the old helpdesk: downloaded at import time
     url_wraps_base64: bool = False  # the URL answers JSON {"data": "<base64>"} (Help Scout's data.href)
+    source_id: str | None = None  # the source's id for it: an expired link is renewed by asking the source
 
 
 @dataclass
@@ -68,6 +69,12 @@ class Plan:
     @property
     def email(self) -> str:
         return self.ticket["from_contact"]["email"]
+
+    @property
+    def source_ticket(self) -> str | None:
+        """The ticket's id on the helpdesk it came from (`ext:freshdesk:501` -> `501`)."""
+        parts = self.key.split(":", 2)
+        return parts[2] if len(parts) == 3 and parts[0] == "ext" else None
 
 
 def record_key(record: dict[str, Any]) -> str:
@@ -109,7 +116,8 @@ def _attachments(raw: Any, where: str) -> list[Attachment]:
         name = a.get("name") or source.replace("\\", "/").rstrip("/").split("/")[-1] or "attachment"
         out.append(Attachment(name=str(name), mime_type=a.get("mime_type"), data=a.get("data"), path=a.get("path"),
                               url=None if a.get("data") or a.get("path") else a.get("url"),
-                              url_wraps_base64=a.get("encoding") == "json-base64"))
+                              url_wraps_base64=a.get("encoding") == "json-base64",
+                              source_id=str(a["source_id"]) if a.get("source_id") is not None else None))
     return out
 
 

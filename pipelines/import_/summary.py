@@ -5,6 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+FIRST_DATES = 3  # dates shown in the dry run, so a wrong --source-tz is seen before anything is sent
+SHOWN_IDS = 8  # unresolved ids and expiring links listed by name; the rest counted
+UNRESOLVED = {"requester": "rejected", "assignee": "left unassigned", "group": "no team", "author": "named by id",
+              "field": "tagged by id"}  # what happens to a record that names one nobody described
+RESOLVE_HINT = ("give them: the stream beside the tickets, side-loaded arrays, --users/--agents/--groups/--fields "
+                "FILE, or --source-url with the source's credentials")
+
 
 @dataclass
 class ImportSummary:
@@ -28,6 +35,19 @@ class ImportSummary:
     by_assignee: Counter[str] = field(default_factory=Counter)
     downloaded: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # by reason, e.g. "deleted in source"
+    unresolved: dict[str, set[str]] = field(default_factory=dict)  # "assignee" -> ids the input named, undescribed
+    lookups: dict[str, int] = field(default_factory=dict)  # users/agents/groups/fields the input offered
+    attachments: Counter[str] = field(default_factory=Counter)  # "downloaded from the source", "kept as links", ...
+    expiring_links: list[str] = field(default_factory=list)  # kept links signed to expire (hosts and paths)
+    first_dates: list[str] = field(default_factory=list)  # the first records' dates, as they will be sent
+
+    def note_unresolved(self, found: list[tuple[str, str]]) -> None:
+        for what, key in found:
+            self.unresolved.setdefault(what, set()).add(key)
+
+    def note_dates(self, line: int, record: dict[str, object]) -> None:
+        if len(self.first_dates) < FIRST_DATES and record.get("created_at"):
+            self.first_dates.append(f"line {line}: {record['created_at']}")
 
     def report(self) -> str:
         """The dry-run report: what would be created, and what has no target."""
@@ -45,6 +65,18 @@ class ImportSummary:
             lines.append(f"skipped ({reason}): {count}")
         if self.unmatched_assignees:
             lines.append("no matching agent (left unassigned): " + ", ".join(sorted(self.unmatched_assignees)))
+        if self.lookups:
+            lines.append("resolved from: " + ", ".join(f"{kind} {n:,}" for kind, n in sorted(self.lookups.items())))
+        for what, keys in sorted(self.unresolved.items()):
+            lines.append(f"unresolved {what}s ({UNRESOLVED.get(what, 'left out')}; {RESOLVE_HINT}): "
+                         f"{len(keys):,} ({_some(keys)})")
+        if self.attachments:
+            lines.append("attachments: " + ", ".join(f"{what} {n:,}" for what, n in self.attachments.most_common()))
+        if self.expiring_links:
+            lines.append(f"links that will expire (signed for minutes; drop --keep-links to download them now): "
+                         f"{len(self.expiring_links):,} ({_some(self.expiring_links)})")
+        if self.first_dates:
+            lines.append("first dates as they will be sent (UTC): " + "; ".join(self.first_dates))
         return "\n".join(lines)
 
     def line(self) -> str:
@@ -64,6 +96,15 @@ class ImportSummary:
             parts.append(f"attachments downloaded from the source {self.downloaded:,}")
         if self.unmatched_assignees:
             parts.append(f"no agent for {', '.join(sorted(self.unmatched_assignees))} (left unassigned)")
+        for what, keys in sorted(self.unresolved.items()):
+            parts.append(f"unresolved {what}s {len(keys):,} ({_some(keys)})")
+        if self.expiring_links:
+            parts.append(f"links that will expire {len(self.expiring_links):,}")
         for flag, count in self.flags.most_common():
             parts.append(f"{flag}: {count}")
         return " · ".join(parts)
+
+
+def _some(items: set[str] | list[str]) -> str:
+    shown = sorted(items)[:SHOWN_IDS] if isinstance(items, set) else items[:SHOWN_IDS]
+    return ", ".join(shown) + (f", and {len(items) - SHOWN_IDS:,} more" if len(items) > SHOWN_IDS else "")

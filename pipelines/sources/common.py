@@ -25,22 +25,30 @@ class SourceRecord:
     record: dict[str, Any]  # the create body plus external_id, follow_ups, assignee email
     skipped_notes: int = 0  # private notes left out (--include-notes brings them)
     flags: list[str] = field(default_factory=list)  # e.g. "placeholder body"
+    unresolved: list[tuple[str, str]] = field(default_factory=list)  # ("assignee", "7"): named, not found
 
 
 @dataclass
 class SourceContext:
     """Options that shape how a source's records are mapped."""
 
-    source_tz: str = "UTC"
+    source_tz: str = "UTC"  # the CLI asks for it explicitly where a source writes local times
     status_map: dict[str, str] = field(default_factory=dict)  # overrides, source value -> HelpSpace status
     include_notes: bool = False
     channel_id: int = 1
     mapping: dict[str, Any] | None = None  # generic adapter only
-    lookup_user: Any = None  # id -> user record (a tap's users stream), when the source gives only ids
+    lookup: Callable[[str, Any], dict[str, Any] | None] | None = None  # (kind, id) -> record: users, agents, ...
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.source_tz)
+
+    def find(self, kind: str, key: Any) -> dict[str, Any]:
+        """The `kind` record (users, agents, groups, fields, organizations) with this id; {} when
+        the input gave none (no stream, side-loaded array, file or source API had it)."""
+        if key is None or key == "" or self.lookup is None:
+            return {}
+        return as_dict(self.lookup(kind, key))
 
 
 def to_iso(value: Any, ctx: SourceContext, where: str) -> str | None:
@@ -106,19 +114,49 @@ def dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def field_tags(fields: Any) -> list[str]:
-    """Custom fields as tags (`field-<name>-<value>`): lists of {id|name, value|text} or a {name: value} map."""
-    pairs: list[tuple[Any, Any]] = []
+def field_tags(fields: Any, ctx: SourceContext | None = None,
+               unresolved: list[tuple[str, str]] | None = None) -> list[str]:
+    """Custom fields as tags, `field-<label>-<value label>`: lists of {id|name, value|text} or a
+    {name: value} map. Labels come from the field definitions when the input gave them (a
+    ticket_fields stream, --fields FILE, the source API); else the field's id or API name,
+    and the field is listed in `unresolved` when only an id or API name (`cf_...`) named it."""
+    pairs: list[tuple[Any, Any, bool]] = []  # (key, value, named by a human label)
     if isinstance(fields, dict):
-        pairs = list(fields.items())
+        pairs = [(k, v, not str(k).startswith("cf_")) for k, v in fields.items()]
     elif isinstance(fields, list):
-        pairs = [(f.get("name") or f.get("id"), f.get("value", f.get("text"))) for f in fields if isinstance(f, dict)]
+        pairs = [(f.get("name") or f.get("id"), f.get("text", f.get("value")), bool(f.get("name")))
+                 for f in fields if isinstance(f, dict)]
     tags = []
-    for name, value in pairs:
-        if value in (None, "", False, [], {}) or isinstance(value, (dict, list)):
-            continue
-        tags.append(f"field-{tag_safe(name)}-{tag_safe(value)}"[:64])
+    for name, value, labelled in pairs:
+        values = [one for one in (value if isinstance(value, list) else [value])  # a multi-select: a tag per option
+                  if one not in (None, "", False) and not isinstance(one, (dict, list))]
+        definition = ctx.find("fields", name) if ctx and values else {}
+        if values and not definition and not labelled and unresolved is not None:
+            unresolved.append(("field", str(name)))
+        label = field_label(definition) or name
+        tags += [f"field-{tag_safe(label)}-{tag_safe(option_label(definition, one))}"[:64] for one in values]
     return tags
+
+
+def field_label(definition: dict[str, Any]) -> str | None:
+    """A field's human name: Zendesk `title`, Freshdesk `label`."""
+    return definition.get("title") or definition.get("label") or None
+
+
+def option_label(definition: dict[str, Any], value: Any) -> Any:
+    """A drop-down value's label: Zendesk `custom_field_options` [{name, value}]; Freshdesk
+    `choices` as {label: value} or [label, ...]. The value itself when there is none."""
+    options = definition.get("custom_field_options")
+    if isinstance(options, list):
+        for option in options:
+            if isinstance(option, dict) and str(option.get("value")) == str(value):
+                return option.get("name") or value
+    choices = definition.get("choices")
+    if isinstance(choices, dict):
+        for label, choice in choices.items():
+            if str(choice) == str(value):
+                return label
+    return value
 
 
 def as_dict(value: Any) -> dict[str, Any]:

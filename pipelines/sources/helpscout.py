@@ -71,7 +71,7 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
                            "created_at": to_iso(_get(t, "createdAt"), ctx, "threads.createdAt")})
     mapped, extra = status(c.get("status"), STATUSES, ctx, "helpscout")
     tags = [t.get("tag") if isinstance(t, dict) else t for t in c.get("tags") or []] + extra
-    tags += field_tags(_get(c, "customFields"))
+    tags += field_tags(_get(c, "customFields"), ctx)
     assignee = as_dict(c.get("assignee"))
     name = " ".join(x for x in (customer.get("first"), customer.get("last")) if x) or None
     return SourceRecord({

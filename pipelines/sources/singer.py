@@ -25,12 +25,22 @@ from typing import Any
 
 import orjson
 
-# source -> parent stream, {child stream: (parent key, field on the parent)}, user stream
-STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]], str | None]] = {
-    "zendesk": ("tickets", {"ticket_comments": ("ticket_id", "comments")}, "users"),
-    "freshdesk": ("tickets", {"conversations": ("ticket_id", "conversations")}, None),
-    "helpscout": ("conversations", {"conversation_threads": ("conversation_id", "threads")}, None),
+from .common import as_dict
+
+# source -> parent stream, {child stream: (parent key, field on the parent)}
+STREAMS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "zendesk": ("tickets", {"ticket_comments": ("ticket_id", "comments")}),
+    "freshdesk": ("tickets", {"conversations": ("ticket_id", "conversations")}),
+    "helpscout": ("conversations", {"conversation_threads": ("conversation_id", "threads")}),
 }
+# source -> {stream: lookup kind}: the records that tickets name by id (users, agents, groups, fields)
+LOOKUPS: dict[str, dict[str, str]] = {
+    "zendesk": {"users": "users", "groups": "groups", "ticket_fields": "fields", "organizations": "organizations"},
+    "freshdesk": {"contacts": "users", "agents": "agents", "groups": "groups", "ticket_fields": "fields",
+                  "companies": "organizations"},
+    "helpscout": {"customers": "users", "users": "agents", "teams": "groups"},
+}
+LOOKUP_KINDS = ("users", "agents", "groups", "fields", "organizations")
 MESSAGE_TYPES = {"RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"}
 AIRBYTE_TYPES = {"RECORD", "STATE", "LOG", "TRACE", "CATALOG", "SPEC", "CONNECTION_STATUS", "CONTROL"}
 RAW_FILE = re.compile(r"^(?:_airbyte_raw_)?(?P<stream>[A-Za-z0-9_]+?)(?:_\d+)?\.jsonl(?:\.gz)?$")
@@ -68,6 +78,8 @@ def is_singer(record: Any) -> bool:
 def detect(messages: Iterable[dict[str, Any]]) -> str | None:
     """The source from the stream names of the first messages."""
     streams = {m.get("stream") for m in messages if isinstance(m, dict)}
+    if "conversations" in streams and {"contacts", "agents", "companies"} & streams:
+        return "freshdesk"
     if "ticket_comments" in streams or "users" in streams and "tickets" in streams:
         return "zendesk"
     if "conversation_threads" in streams:
@@ -80,20 +92,24 @@ def detect(messages: Iterable[dict[str, Any]]) -> str | None:
 
 
 class SingerIndex:
-    """Children and users of a tap's output, on disk, for joining to their parents."""
+    """Children and lookups (users, agents, groups, fields) of a tap's output, on disk, for
+    joining children to their parents and resolving the ids that tickets name."""
 
     def __init__(self, source: str) -> None:
-        self.parent_stream, self.children, self.user_stream = STREAMS[source]
+        self.parent_stream, self.children = STREAMS[source]
+        self.lookup_streams = LOOKUPS[source]
         self._file = tempfile.NamedTemporaryFile(prefix="helpspace-singer-", suffix=".sqlite")
         self._db = sqlite3.connect(self._file.name, check_same_thread=False)  # passes run one after another
         self._db.executescript(
             "CREATE TABLE child (stream TEXT, parent TEXT, seq INTEGER, json BLOB);"
-            "CREATE TABLE user (id TEXT PRIMARY KEY, json BLOB);"
+            "CREATE TABLE lookup (kind TEXT, key TEXT, json BLOB, PRIMARY KEY (kind, key));"
         )
         self._seq = 0
+        self.counts: dict[str, int] = {}  # lookup kind -> records indexed, for the report
 
-    def add(self, message: dict[str, Any]) -> None:
-        """Index one message of the indexing pass (only children and users are kept)."""
+    def add(self, message: dict[str, Any], kind: str | None = None) -> None:
+        """Index one message of the indexing pass (only children and lookups are kept); `kind`
+        says what a file given as --users/--agents/--groups/--fields holds."""
         if message.get("type") != "RECORD":
             return
         stream, record = message.get("stream"), message.get("record") or {}
@@ -101,11 +117,29 @@ class SingerIndex:
             key = self.children[stream][0]
             self._seq += 1
             self._db.execute("INSERT INTO child VALUES (?, ?, ?, ?)", (stream, str(record.get(key)), self._seq, orjson.dumps(record)))
-        elif stream == self.user_stream and record.get("id") is not None:
-            self._db.execute("INSERT OR REPLACE INTO user VALUES (?, ?)", (str(record["id"]), orjson.dumps(record)))
+        elif isinstance(record, dict) and (found := self.lookup_streams.get(str(stream)) or kind):
+            self.add_lookup(found, record)
+
+    def add_lookup(self, kind: str, record: dict[str, Any]) -> None:
+        """A user, agent, group or field, findable by id, by name (`name:` + lower case; a CSV
+        names assignees) and, for fields, by their API name (Freshdesk's `cf_...`)."""
+        blob = orjson.dumps(record)
+        keys = {str(record["id"])} if record.get("id") is not None else set()
+        name = record.get("name") or as_dict(record.get("contact")).get("name")  # Freshdesk agents: contact.name
+        if name:
+            keys.add("name:" + str(name).lower())
+            if kind == "fields":
+                keys.add(str(name))
+        for key in keys:
+            self._db.execute("INSERT OR REPLACE INTO lookup VALUES (?, ?, ?)", (kind, key, blob))
+        if keys:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def finish_indexing(self) -> None:
         self._db.execute("CREATE INDEX child_parent ON child (stream, parent, seq)")
+        self._db.commit()
+
+    def commit(self) -> None:
         self._db.commit()
 
     def parent(self, message: dict[str, Any]) -> dict[str, Any] | None:
@@ -121,8 +155,9 @@ class SingerIndex:
                 record[field] = joined
         return record
 
-    def user(self, user_id: Any) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT json FROM user WHERE id = ?", (str(user_id),)).fetchone()
+    def lookup(self, kind: str, key: Any) -> dict[str, Any] | None:
+        """The `kind` record with this id (or `name:` + lower-case name); None when not given."""
+        row = self._db.execute("SELECT json FROM lookup WHERE kind = ? AND key = ?", (kind, str(key))).fetchone()
         return orjson.loads(row[0]) if row else None
 
     def close(self) -> None:

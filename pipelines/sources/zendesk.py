@@ -29,17 +29,28 @@ STATUSES = {"new": "open", "open": "open", "pending": "waiting", "hold": "waitin
 
 def _attachments(comment: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"name": a.get("file_name") or "attachment", "mime_type": a.get("content_type"),
-             "url": a.get("content_url") or a.get("mapped_content_url")}
+             "url": a.get("content_url") or a.get("mapped_content_url"), "source_id": a.get("id")}
             for a in comment.get("attachments") or [] if not a.get("inline")]
 
 
-def _authored(body: str, comment: dict[str, Any], ctx: SourceContext) -> str:
-    author = as_dict(comment.get("author")) or (as_dict(ctx.lookup_user(comment["author_id"]))
-                                                if ctx.lookup_user and comment.get("author_id") is not None else {})
+def _authored(body: str, comment: dict[str, Any], ctx: SourceContext, unresolved: list[tuple[str, str]]) -> str:
+    author = as_dict(comment.get("author")) or ctx.find("users", comment.get("author_id"))
     if not author:
-        return body
+        if comment.get("author_id") is None:
+            return body
+        unresolved.append(("author", str(comment["author_id"])))
+        return with_author(body, f"Zendesk user {comment['author_id']}", None, "role unknown")
     role = "customer" if author.get("role") in (None, "end-user") else "agent"
     return with_author(body, author.get("name"), author.get("email"), role)
+
+
+def _person(t: dict[str, Any], key: str, kind: str, ctx: SourceContext, unresolved: list[tuple[str, str]],
+            what: str) -> dict[str, Any]:
+    """`t[key]` inline, else `t[key + "_id"]` resolved; an id that can't be is listed as `what`."""
+    found = as_dict(t.get(key)) or ctx.find(kind, t.get(f"{key}_id"))
+    if not found and t.get(f"{key}_id") is not None:
+        unresolved.append((what, str(t[f"{key}_id"])))
+    return found
 
 
 def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
@@ -47,14 +58,14 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     t = raw["ticket"] if set(raw) == {"ticket"} else raw
     if t.get("status") == "deleted":
         raise Skipped("deleted in source")
-    requester = as_dict(t.get("requester"))
-    if not requester and t.get("requester_id") is not None and ctx.lookup_user:
-        requester = as_dict(ctx.lookup_user(t["requester_id"]))
+    unresolved: list[tuple[str, str]] = []
+    requester = as_dict(t.get("requester")) or ctx.find("users", t.get("requester_id"))
     source_from = as_dict(dig(t, "via.source.from"))
     email = requester.get("email") or source_from.get("address")
     if not email and t.get("requester_id") is not None:
         raise Rejected(f"requester {t['requester_id']} has no email here: give the users (a users stream, side-loaded "
-                       "\"users\" in the same document, or --users FILE)", {"from_contact.email": ["unresolved requester_id"]})
+                       "\"users\" in the same document, or --users FILE)", {"from_contact.email": ["unresolved requester_id"]},
+                       [("requester", str(t["requester_id"]))])
     comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
     public = [c for c in comments if c.get("public", True)]
     flags: list[str] = []
@@ -70,18 +81,16 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     later, notes = follow_ups(
         (c for c in comments if not (public and c is public[0])), ctx,
         is_note=lambda c: not c.get("public", True),
-        message=lambda c: {"body": _authored(c.get("html_body") or text_to_html(c.get("body") or ""), c, ctx),
+        message=lambda c: {"body": _authored(c.get("html_body") or text_to_html(c.get("body") or ""), c, ctx, unresolved),
                            "created_at": to_iso(c.get("created_at"), ctx, "comments.created_at"),
                            "attachments": _attachments(c)})
     mapped, extra_tags = status(t.get("status"), STATUSES, ctx, "zendesk")
     tags = list(t.get("tags") or []) + extra_tags
     tags += [f"priority-{tag_safe(t['priority'])}"] if t.get("priority") else []
     tags += [f"type-{tag_safe(t['type'])}"] if t.get("type") else []
-    tags += field_tags(t.get("custom_fields"))
-    group = as_dict(t.get("group"))
-    assignee = as_dict(t.get("assignee"))
-    if not assignee and t.get("assignee_id") is not None and ctx.lookup_user:
-        assignee = as_dict(ctx.lookup_user(t["assignee_id"]))
+    tags += field_tags(t.get("custom_fields"), ctx, unresolved)
+    group = _person(t, "group", "groups", ctx, unresolved, "group")
+    assignee = _person(t, "assignee", "users", ctx, unresolved, "assignee")
     return SourceRecord({
         "external_id": f"zendesk:{t.get('id')}",
         "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",
@@ -94,7 +103,7 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
         "created_at": to_iso(t.get("created_at"), ctx, "created_at"),
         "message": {"body": footer(body, NAME, t.get("id")), "attachments": attachments},
         "follow_ups": later,
-    }, notes, flags)
+    }, notes, flags, unresolved)
 
 
 def convert_csv(row: dict[str, str], ctx: SourceContext) -> SourceRecord:
@@ -104,6 +113,8 @@ def convert_csv(row: dict[str, str], ctx: SourceContext) -> SourceRecord:
     tags = [x for x in r.get("tags", "").split() if x] + extra_tags
     tags += [f"priority-{tag_safe(r['priority'])}"] if r.get("priority") else []
     tags += [f"type-{tag_safe(r['ticket type'])}"] if r.get("ticket type") else []
+    assignee = ctx.find("users", "name:" + r["assignee"].lower()) if r.get("assignee") else {}
+    unresolved = [("assignee", r["assignee"])] if r.get("assignee") and not assignee.get("email") else []
     return SourceRecord({
         "external_id": f"zendesk:{r.get('id')}",
         "subject": r.get("subject") or f"Zendesk #{r.get('id')}",
@@ -112,6 +123,7 @@ def convert_csv(row: dict[str, str], ctx: SourceContext) -> SourceRecord:
         "status": mapped,
         "tags": tags,
         "team": team(r.get("group")),
+        "assignee": {"email": assignee["email"]} if assignee.get("email") else None,
         "created_at": to_iso(r.get("created at"), ctx, "Created at"),
         "message": {"body": footer(PLACEHOLDER, NAME, r.get("id"))},
-    }, flags=["placeholder body (Zendesk CSV has no comments)"])
+    }, flags=["placeholder body (Zendesk CSV has no comments)"], unresolved=unresolved)

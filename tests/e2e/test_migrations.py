@@ -83,7 +83,9 @@ def test_zendesk_json_export(tmp_path):
         assert f"data:image/png;base64,{png}" in first["body"]  # inline image no longer points at Zendesk
         assert [a["name"] for a in first["attachments"]] == ["invoice.pdf"]
         assert server.store.attachment(first["attachments"][0]["id"])[2] == file_bytes("/attachments/token/abc/")
-        assert [m["body"] for m in rest] == ["<p>We are on it.</p>"]  # the private note is skipped by default
+        # the private note is skipped by default; an author the export names only by id is said so
+        assert [m["body"] for m in rest] == ["<p>We are on it.</p>\n<p><small>— Zendesk user 9, role unknown</small></p>"]
+        assert b"unresolved authors 1 (9)" in done.stderr
         refund = found["Refund, please"]
         assert refund["status"] == "closed" and refund["assignee"] is None
         assert b"left-the-company@helpdesk.example" in done.stderr  # unmatched agent is listed
@@ -107,7 +109,8 @@ def test_zendesk_notes_when_asked(tmp_path):
         assert done.returncode == 0, done.stderr.decode()
         fire = tickets(server)["Printer on fire"]
         bodies = [(m["type"], m["body"]) for m in messages(server, fire)[1:]]
-        assert bodies == [("internal", "<p>Internal: customer is VIP.</p>"), ("external", "<p>We are on it.</p>")]
+        by_9 = "\n<p><small>— Zendesk user 9, role unknown</small></p>"
+        assert bodies == [("internal", "<p>Internal: customer is VIP.</p>" + by_9), ("external", "<p>We are on it.</p>" + by_9)]
 
 
 def test_zendesk_csv_in_a_local_time_zone(tmp_path):
@@ -182,6 +185,16 @@ def test_dry_run_report(tmp_path):
     assert "source: zendesk (detected" in report and "by status: " in report and "waiting 2" in report
     assert "internal notes skipped: 1" in report and "ada@helpdesk.example 1" in report
     assert "no comments in the export (description used)" in report
+
+
+def test_zendesk_csv_needs_its_time_zone_said_and_the_dry_run_shows_the_dates(tmp_path):
+    src = sample(tmp_path, "zendesk.csv")
+    refused = run(["import", "tickets", str(src), "--dry-run"], None, cwd=tmp_path)
+    assert refused.returncode == 2 and b"--source-tz Europe/Berlin, or --source-tz UTC" in refused.stderr
+    berlin = run(["import", "tickets", str(src), "--dry-run", "--source-tz", "Europe/Berlin"], None, cwd=tmp_path)
+    assert berlin.returncode == 0, berlin.stderr.decode()
+    [dates] = [x for x in berlin.stderr.decode().splitlines() if x.startswith("first dates as they will be sent (UTC)")]
+    assert "2021-03-28T00:30:00+00:00" in dates  # 01:30 in Berlin, shown before anything is sent
 
 
 @pytest.mark.parametrize("args", [["--source-tz", "Mars/Olympus"], ["--status-map", "nope.json"]])

@@ -110,3 +110,48 @@ def test_generic_mapping_follows_its_file():
 
 def test_team_names_are_cut_to_the_api_limit():
     assert team("Second Level Support") == {"name": "Second Level S"} and team("") is None
+
+
+def test_custom_fields_are_tagged_by_label_when_the_definitions_are_given():
+    from pipelines.sources.common import field_tags
+
+    definitions = {"360001": {"id": 360001, "title": "Plan", "custom_field_options": [{"name": "Gold plan", "value": "gold"}]},
+                   "cf_region": {"name": "cf_region", "label": "Sales region", "choices": {"North EU": 3}}}
+    ctx = SourceContext(lookup=lambda kind, key: definitions.get(str(key)) if kind == "fields" else None)
+    unresolved: list[tuple[str, str]] = []
+    tags = field_tags([{"id": 360001, "value": "gold"}, {"id": 42, "value": ["a", "b"]}], ctx, unresolved)
+    assert tags == ["field-plan-gold-plan", "field-42-a", "field-42-b"]  # a multi-select: a tag per option
+    assert unresolved == [("field", "42")]  # named only by id, nobody described it
+    assert field_tags({"cf_region": 3, "cf_empty": None, "Plain name": "x"}, ctx, unresolved) == [
+        "field-sales-region-north-eu", "field-plain-name-x"]
+    assert field_tags([{"id": 8, "name": "Order channel", "value": "21", "text": "Web shop"}]) == [
+        "field-order-channel-web-shop"]  # Help Scout carries its labels
+
+
+def test_freshdesk_ids_resolve_through_lookups_and_outbound_tickets_start_with_the_agent():
+    found = {("users", "9"): {"id": 9, "name": "Mia", "email": "mia@customer.example"},
+             ("agents", "7"): {"id": 7, "contact": {"name": "Ada", "email": "ada@helpdesk.example"}},
+             ("groups", "3"): {"id": 3, "name": "Billing"}}
+    ctx = SourceContext(lookup=lambda kind, key: found.get((kind, str(key))))
+    out = freshdesk.convert({"id": 1, "subject": "Quote", "description": "<p>Quote</p>", "status": 2, "source": 10,
+                             "requester_id": 9, "responder_id": 7, "group_id": 3, "custom_fields": {}}, ctx)
+    assert out.record["from_contact"]["email"] == "mia@customer.example" and out.record["team"] == {"name": "Billing"}
+    assert out.record["assignee"] == {"email": "ada@helpdesk.example"} and not out.unresolved
+    assert "Ada &lt;ada@helpdesk.example&gt;, agent" in out.record["message"]["body"]
+    assert "outbound: first message by the agent" in out.flags
+    missing = freshdesk.convert({"id": 2, "subject": "S", "status": 2, "email": "x@customer.example",
+                                 "responder_id": 70, "group_id": 30}, ctx)
+    assert sorted(missing.unresolved) == [("assignee", "70"), ("group", "30")]
+    with pytest.raises(Rejected) as refused:
+        freshdesk.convert({"id": 3, "subject": "S", "status": 2, "requester_id": 99}, ctx)
+    assert refused.value.unresolved == [("requester", "99")] and "--users FILE" in refused.value.reason
+
+
+def test_zendesk_csv_assignee_names_resolve_through_users():
+    users = {("users", "name:ada agent"): {"id": 1, "name": "Ada Agent", "email": "ada@helpdesk.example"}}
+    ctx = SourceContext(lookup=lambda kind, key: users.get((kind, str(key))))
+    row = {"Id": "5", "Subject": "S", "Requester email": "r@customer.example", "Status": "open", "Assignee": "Ada Agent",
+           "Created at": "2024-01-02 10:00"}
+    assert zendesk.convert_csv(row, ctx).record["assignee"] == {"email": "ada@helpdesk.example"}
+    other = zendesk.convert_csv({**row, "Assignee": "Nobody Known"}, ctx)
+    assert other.record["assignee"] is None and other.unresolved == [("assignee", "Nobody Known")]

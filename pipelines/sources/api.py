@@ -1,0 +1,188 @@
+"""Users, agents, groups and fields read from the source helpdesk's own API, when the input
+doesn't carry them: fetched once per kind, every page, and cached on disk beside the input
+so a rerun reads the cache (delete the folder to fetch again).
+
+Endpoints and paging, as each helpdesk documents them:
+- Zendesk: `/api/v2/users.json` etc., cursor pages (`meta.has_more`, `links.next`) or the
+  older `next_page`;
+- Freshdesk: `/api/v2/contacts` etc., a JSON array per page, the next in the Link header;
+- Help Scout (`https://api.helpscout.net`): `/v2/customers` etc., records in `_embedded`,
+  the next page in `_links.next.href`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import orjson
+
+from helpspace_async import HelpSpaceError
+
+from ..fetch import SourceFetcher
+from .common import dig
+
+ENDPOINTS: dict[str, dict[str, str]] = {  # source -> lookup kind -> first page
+    "zendesk": {"users": "/api/v2/users.json?page[size]=100", "groups": "/api/v2/groups.json?page[size]=100",
+                "fields": "/api/v2/ticket_fields.json", "organizations": "/api/v2/organizations.json?page[size]=100"},
+    "freshdesk": {"users": "/api/v2/contacts?per_page=100", "agents": "/api/v2/agents?per_page=100",
+                  "groups": "/api/v2/groups?per_page=100", "fields": "/api/v2/ticket_fields",
+                  "organizations": "/api/v2/companies?per_page=100"},
+    "helpscout": {"users": "/v2/customers", "agents": "/v2/users", "groups": "/v2/teams"},
+}
+# source -> what a record left unresolved -> the kinds that resolve it
+NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "zendesk": {"requester": ("users",), "assignee": ("users",), "author": ("users",), "group": ("groups",),
+                "field": ("fields",)},
+    "freshdesk": {"requester": ("users",), "assignee": ("agents",), "author": ("users", "agents"),
+                  "group": ("groups",), "field": ("fields",)},
+    "helpscout": {"requester": ("users",), "assignee": ("agents",), "author": ("agents",), "group": ("groups",)},
+}
+MAX_PAGES = 100_000  # a source that pages forever is stopped, not followed
+
+
+def page_records(body: Any) -> list[dict[str, Any]]:
+    """The records of one page: a bare array (Freshdesk), the first array of the document
+    (Zendesk's `users`, `ticket_fields`), or `_embedded`'s (Help Scout)."""
+    if isinstance(body, list):
+        return [r for r in body if isinstance(r, dict)]
+    if not isinstance(body, dict):
+        return []
+    embedded = body.get("_embedded")
+    for holder in (embedded, body) if isinstance(embedded, dict) else (body,):
+        for value in holder.values():
+            if isinstance(value, list):
+                return [r for r in value if isinstance(r, dict)]
+    return []
+
+
+def next_page(body: Any, link_next: str | None) -> str | None:
+    """The next page's URL, whichever way the source says it."""
+    if link_next:
+        return link_next
+    if not isinstance(body, dict):
+        return None
+    if dig(body, "meta.has_more") is not None:
+        return dig(body, "links.next") if dig(body, "meta.has_more") else None
+    found = body.get("next_page") or dig(body, "_links.next.href")
+    return found if isinstance(found, str) and found else None
+
+
+def cache_folder(input_path: Path) -> Path:
+    return input_path.with_name(input_path.name + ".source")
+
+
+async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, kinds: list[str], cache: Path,
+                        say: Callable[[str], None]) -> dict[str, Path]:
+    """Each kind's records as a JSONL file in `cache` (kept for reruns); kind -> file. A kind
+    the API doesn't give is said and left out: its ids stay unresolved, and the report lists them."""
+    cache.mkdir(parents=True, exist_ok=True)
+    found: dict[str, Path] = {}
+    for kind in kinds:
+        path = cache / f"{kind}.jsonl"
+        if path.exists():
+            say(f"{kind}: read from the cache {path} (delete it to fetch again)")
+        else:
+            url = urljoin(base_url.rstrip("/") + "/", ENDPOINTS[source][kind].lstrip("/"))
+            try:
+                count = await _fetch_kind(fetcher, url, path)
+            except SourceAPIFailed as exc:
+                say(f"warning: {kind} not fetched: {exc}; check --source-url and the credentials (--source-token, "
+                    f"--source-user, --source-auth), or give them as a file (--{kind} FILE)")
+                continue
+            say(f"{kind}: {count:,} fetched from the source API, cached in {path}")
+        found[kind] = path
+    return found
+
+
+class SourceAPIFailed(Exception):
+    """A list the source's API did not give (a status, a network failure, not JSON)."""
+
+
+async def _fetch_kind(fetcher: SourceFetcher, url: str, path: Path) -> int:
+    """Every page of one list into `path` (written whole, then renamed: a half list is never cached)."""
+    part = path.with_name(path.name + ".part")
+    count, pages, seen = 0, 0, set()
+    next_url: str | None = url
+    try:
+        with open(part, "wb") as out:
+            while next_url and pages < MAX_PAGES and next_url not in seen:
+                seen.add(next_url)
+                shown = next_url.split("?", 1)[0]  # a query string may carry a signature: never printed
+                try:
+                    got = await fetcher.get(next_url, counted=False)
+                    body = orjson.loads(got.data)
+                except HelpSpaceError as exc:
+                    raise SourceAPIFailed(f"{shown}: {exc}") from None
+                except orjson.JSONDecodeError:
+                    raise SourceAPIFailed(f"{shown} answered something other than JSON") from None
+                for record in page_records(body):
+                    out.write(orjson.dumps(record) + b"\n")
+                    count += 1
+                pages += 1
+                following = next_page(body, got.next_url)
+                next_url = urljoin(next_url, following) if following else None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(path)
+    return count
+
+
+TICKET_ATTACHMENTS: dict[str, tuple[str, ...]] = {  # source -> where a ticket's attachments are read again
+    "freshdesk": ("/api/v2/tickets/{id}", "/api/v2/tickets/{id}/conversations?per_page=100"),
+    "zendesk": ("/api/v2/tickets/{id}/comments.json",),
+}
+REFRESH_CACHE = 64  # tickets whose fresh links are kept (their attachments are fetched one after another)
+
+
+def attachment_urls(body: Any) -> dict[str, str]:
+    """Attachment id -> URL anywhere in a ticket, conversation or comment document."""
+    found: dict[str, str] = {}
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            url = item.get("attachment_url") or item.get("content_url")
+            if item.get("id") is not None and isinstance(url, str):
+                found[str(item["id"])] = url
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+    return found
+
+
+class LinkRefresher:
+    """Expired pre-signed attachment links (Freshdesk's last minutes), renewed by reading the
+    ticket again from the source's API: the answer carries freshly signed links."""
+
+    def __init__(self, fetcher: SourceFetcher, source: str, base_url: str) -> None:
+        self.fetcher = fetcher
+        self.paths = TICKET_ATTACHMENTS.get(source, ())
+        self.base_url = base_url.rstrip("/") + "/"
+        self._fresh: dict[str, dict[str, str]] = {}  # ticket id -> attachment id -> url
+        self.refreshed = 0
+
+    async def fresh_url(self, ticket_id: str, attachment_id: str) -> str | None:
+        """A newly signed link for this attachment; None when the source can't say."""
+        if not self.paths:
+            return None
+        if ticket_id not in self._fresh:
+            urls: dict[str, str] = {}
+            for path in self.paths:
+                next_url: str | None = urljoin(self.base_url, path.format(id=ticket_id).lstrip("/"))
+                while next_url:
+                    try:
+                        got = await self.fetcher.get(next_url, counted=False)
+                        body = orjson.loads(got.data)
+                    except (HelpSpaceError, orjson.JSONDecodeError):
+                        break
+                    urls.update(attachment_urls(body))
+                    following = next_page(body, got.next_url)
+                    next_url = urljoin(next_url, following) if following else None
+            if len(self._fresh) >= REFRESH_CACHE:
+                self._fresh.pop(next(iter(self._fresh)))
+            self._fresh[ticket_id] = urls
+        return self._fresh[ticket_id].get(attachment_id)
