@@ -390,7 +390,7 @@ def _record_handlers(kind: str, model: str, fields: tuple[str, ...]) -> tuple[Ha
         errors = check(data, existing=rid)
         if errors:
             return _error(422, "The given data was invalid.", errors)
-        people.update(table(people)[rid], data, fields)
+        people.update(kind, rid, data, fields)
         return _json({"data": shown(people, rid)})
 
     return get, update
@@ -412,7 +412,7 @@ async def customer_avatar(request: web.Request) -> web.Response:
         return _error(422, "The given data was invalid.", {"mime_type": ["The selected mime type is invalid."]})
     if not isinstance(data.get("data"), str) or not data["data"] or len(data["data"]) > 50_000:
         return _error(422, "The given data was invalid.", {"data": ["The data may not be greater than 50000 characters."]})
-    people.avatars[cid] = {"mime_type": data["mime_type"], "data": data["data"]}
+    people.set_avatar(cid, data["mime_type"], data["data"])
     return _json({"data": people.avatars[cid]})
 
 

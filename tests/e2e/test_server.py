@@ -97,7 +97,19 @@ async def test_persistence_across_restarts(tmp_path):
         new_id = t["data"]["id"]
         assert (await call(server, "DELETE", "/api/v1/tickets/7"))[0] == 200
         await call(server, "POST", "/api/v1/tags", json={"name": "persisted"})
+        status, _, made = await call(server, "POST", "/api/v1/customers", json={"name": "Kept", "email": "kept@customer.example"})
+        assert status == 201
+        await call(server, "PATCH", f"/api/v1/customers/{made['data']['id']}/avatar", json={"mime_type": "image/png", "data": "aGk="})
+        _, _, org = await call(server, "POST", "/api/v1/organizations", json={"name": "Kept Org", "tags": [
+            server.store.tags["enterprise"]["id"]]})
+        await call(server, "PATCH", f"/api/v1/organizations/{org['data']['id']}", json={"note": "patched"})
+        seeded_customers = len(server.people.customers)
     async with HelpSpaceServer(tickets=0, seed=0, db=db) as server:  # seed and count come from the db
+        assert len(server.people.customers) == seeded_customers  # customers and organizations are kept too
+        _, _, avatar = await call(server, "GET", f"/api/v1/customers/{made['data']['id']}/avatar")
+        assert avatar["data"] == {"mime_type": "image/png", "data": "aGk="}
+        _, _, kept = await call(server, "GET", f"/api/v1/organizations/{org['data']['id']}")
+        assert kept["data"]["note"] == "patched" and [t["name"] for t in kept["data"]["tags"]] == ["enterprise"]
         assert (await call(server, "GET", "/api/v1/tickets/7"))[0] == 404
         _, _, page = await call(server, "GET", "/api/v1/tickets?per-page=1")
         assert page["meta"]["total"] == 50
