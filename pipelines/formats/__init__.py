@@ -16,6 +16,7 @@ import orjson
 
 from ..errors import UsageError
 from ..files import PartFile, StdoutFile
+from .fields import TICKET_FIELDS, Field
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -97,19 +98,21 @@ def _jsonl(tickets: list[dict[str, Any]]) -> bytes:
 
 
 def open_writer(fmt: str, path: Path, *, with_messages: bool, formula_guard: bool = True,
-                partition_by: str | None = None, resume_offset: int | None = None) -> Writer:
-    """The writer for `fmt` at `path` (`-`: JSONL on stdout); `resume_offset` continues a .part."""
+                partition_by: str | None = None, resume_offset: int | None = None,
+                fields: tuple[Field, ...] = TICKET_FIELDS) -> Writer:
+    """The writer for `fmt` at `path` (`-`: JSONL on stdout); `resume_offset` continues a .part.
+    `fields`: what the rows are (fields.py: tickets by default, customers, organizations)."""
     if str(path) == "-":
         return RowWriter(StdoutFile(), _jsonl)
     if fmt == "parquet":
         from .parquet_format import ParquetOutput
 
-        return ParquetOutput(path, partition_by=partition_by, with_messages=with_messages)
+        return ParquetOutput(path, partition_by=partition_by, with_messages=with_messages, described=fields)
     sink = PartFile(path, resume_offset=resume_offset)
     if fmt == "csv":
         from .csv_format import CsvEncoder
 
-        encoder = CsvEncoder(with_messages=with_messages, guard=formula_guard)
+        encoder = CsvEncoder(with_messages=with_messages, guard=formula_guard, fields=fields)
         if resume_offset is None:
             sink.write(encoder.header())
         return RowWriter(sink, encoder.encode_many)

@@ -24,15 +24,15 @@ from typing import Any
 import orjson
 
 from ..files import open_text_lines
-from .fields import flat_columns
+from .fields import TICKET_FIELDS, Field, flat_columns
 
 COLUMNS = [name for name, _ in flat_columns(with_messages=False)]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FIELD_BYTES = 64 * 1024 * 1024  # above the API's 5 MB limits, so big cells are rejected by rule, not by csv
 
 
-def columns(with_messages: bool) -> list[str]:
-    return [name for name, _ in flat_columns(with_messages)]
+def columns(with_messages: bool, fields: tuple[Field, ...] = TICKET_FIELDS) -> list[str]:
+    return [name for name, _ in flat_columns(with_messages, fields)]
 
 
 def _cell(value: Any, guard: bool) -> str:
@@ -53,21 +53,23 @@ def _cell(value: Any, guard: bool) -> str:
 
 JSON_KINDS = {"tags", "json", "json object", "json array"}  # written as JSON, never formula-guarded
 FORMULA_FIRST = frozenset(FORMULA_STARTS)
-_PLANS: dict[bool, tuple[list[tuple[str, str, bool]], frozenset[str]]] = {}
+Plan = tuple[list[tuple[str, str, bool]], frozenset[str]]
+_PLANS: dict[tuple[int, bool], Plan] = {}
 
 
-def _plan(with_messages: bool) -> tuple[list[tuple[str, str, bool]], frozenset[str]]:
-    """(head, tail, is text) per column and the known top-level names, computed once."""
-    if with_messages not in _PLANS:
-        cols = flat_columns(with_messages)
+def _plan(with_messages: bool, fields: tuple[Field, ...] = TICKET_FIELDS) -> Plan:
+    """(head, tail, is text) per column and the known top-level names, computed once per field list."""
+    key = (id(fields), with_messages)  # the field lists are module constants
+    if key not in _PLANS:
+        cols = flat_columns(with_messages, fields)
         steps = [(c.partition(".")[0], c.partition(".")[2], kind not in JSON_KINDS) for c, kind in cols]
-        _PLANS[with_messages] = (steps, frozenset(c.split(".")[0] for c, _ in cols))
-    return _PLANS[with_messages]
+        _PLANS[key] = (steps, frozenset(c.split(".")[0] for c, _ in cols))
+    return _PLANS[key]
 
 
-def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) -> list[str]:
-    """The row of one ticket, in `columns()` order."""
-    steps, known = _plan(with_messages)
+def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True, plan: Plan | None = None) -> list[str]:
+    """The row of one ticket (or customer, organization: pass its `plan`), in `columns()` order."""
+    steps, known = plan or _plan(with_messages)
     row: list[str] = []
     append = row.append
     get = ticket.get
@@ -88,9 +90,11 @@ def flatten(ticket: dict[str, Any], *, with_messages: bool, guard: bool = True) 
 class CsvEncoder:
     """Turns tickets into RFC 4180 CSV bytes (CRLF line ends, quotes doubled)."""
 
-    def __init__(self, *, with_messages: bool, guard: bool = True) -> None:
+    def __init__(self, *, with_messages: bool, guard: bool = True, fields: tuple[Field, ...] = TICKET_FIELDS) -> None:
         self.with_messages = with_messages
         self.guard = guard
+        self.fields = fields
+        self._plan = _plan(with_messages, fields)
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
 
@@ -101,14 +105,15 @@ class CsvEncoder:
         return text.encode("utf-8")
 
     def header(self) -> bytes:
-        self._writer.writerow(columns(self.with_messages))
+        self._writer.writerow(columns(self.with_messages, self.fields))
         return self._take()
 
     def encode(self, ticket: dict[str, Any]) -> bytes:
         return self.encode_many([ticket])
 
     def encode_many(self, tickets: list[dict[str, Any]]) -> bytes:
-        self._writer.writerows(flatten(t, with_messages=self.with_messages, guard=self.guard) for t in tickets)
+        plan = self._plan
+        self._writer.writerows(flatten(t, with_messages=self.with_messages, guard=self.guard, plan=plan) for t in tickets)
         return self._take()
 
 

@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - exercised when the extra is missing
     pa = pq = None
 
-from .fields import EXTRA, KNOWN_NAMES, MESSAGES, TICKET_FIELDS
+from .fields import EXTRA, KNOWN_NAMES, MESSAGES, TICKET_FIELDS, Field
 
 ROW_GROUP = 20_000
 MAX_PENDING = 2  # row groups waiting for the writer thread: memory stays bounded
@@ -33,14 +33,14 @@ def require() -> None:
         raise ImportError(MISSING)
 
 
-def arrow_schema(with_messages: bool = False) -> Any:
-    """The explicit, documented schema of a Parquet export, derived from fields.TICKET_FIELDS."""
+def arrow_schema(with_messages: bool = False, described: tuple[Field, ...] = TICKET_FIELDS) -> Any:
+    """The explicit, documented schema of a Parquet export, derived from fields.py."""
     require()
     ts = pa.timestamp("us", tz="UTC")
-    scalar = {"integer": pa.int64(), "string": pa.string(), "status": pa.string(), "timestamp": ts,
+    scalar = {"integer": pa.int64(), "string": pa.string(), "status": pa.string(), "timestamp": ts, "boolean": pa.bool_(),
               "json": pa.string(), "tags": pa.list_(pa.string())}  # json: its shape is undocumented
     fields = []
-    for f in TICKET_FIELDS:
+    for f in described:
         if f.kind == "object":
             kind = pa.struct([(name, scalar[sub]) for name, sub in f.sub])
         else:
@@ -55,23 +55,35 @@ def arrow_schema(with_messages: bool = False) -> Any:
 KNOWN = set(KNOWN_NAMES)
 
 
-def as_json_line(ticket: dict[str, Any], with_messages: bool) -> bytes:
-    """One ticket as a JSON line that Arrow's JSON reader can read into `arrow_schema`.
+def as_json_line(ticket: dict[str, Any], with_messages: bool, described: tuple[Field, ...] = TICKET_FIELDS) -> bytes:
+    """One record as a JSON line that Arrow's JSON reader can read into `arrow_schema`.
 
-    Most tickets go as they are; `creator`, fields the schema doesn't name, and
-    `messages` become JSON strings first (their columns hold JSON text).
+    Most tickets go as they are; `json` fields (a ticket's `creator`), fields the schema
+    doesn't name, and `messages` become JSON strings first (their columns hold JSON text).
     """
-    known = KNOWN | ({"messages"} if with_messages else set())
-    if ticket.get("creator") is None and ticket.keys() <= known and not with_messages:
+    names, json_names = _names(described)
+    known = names | ({"messages"} if with_messages else set())
+    if not with_messages and ticket.keys() <= known and all(ticket.get(n) is None for n in json_names):
         return orjson.dumps(ticket) + b"\n"
-    row = {k: v for k, v in ticket.items() if k in KNOWN}
-    creator = ticket.get("creator")
-    row["creator"] = orjson.dumps(creator).decode() if creator is not None else None
+    row = {k: v for k, v in ticket.items() if k in names}
+    for name in json_names:
+        value = ticket.get(name)
+        row[name] = orjson.dumps(value).decode() if value is not None else None
     extra = {k: v for k, v in ticket.items() if k not in known}
     row["extra"] = orjson.dumps(extra).decode() if extra else None
     if with_messages:
         row["messages"] = orjson.dumps(ticket.get("messages") or []).decode()
     return orjson.dumps(row) + b"\n"
+
+
+_NAMES: dict[int, tuple[set[str], tuple[str, ...]]] = {}
+
+
+def _names(described: tuple[Field, ...]) -> tuple[set[str], tuple[str, ...]]:
+    """The named fields and the json ones of a field list, computed once."""
+    if id(described) not in _NAMES:
+        _NAMES[id(described)] = ({f.name for f in described}, tuple(f.name for f in described if f.kind == "json"))
+    return _NAMES[id(described)]
 
 
 class ParquetFile:
@@ -82,13 +94,15 @@ class ParquetFile:
     encoding, zstd and I/O follow, all on a writer thread that doesn't hold the GIL.
     """
 
-    def __init__(self, path: Path, *, with_messages: bool, drop: frozenset[str] = frozenset()) -> None:
+    def __init__(self, path: Path, *, with_messages: bool, drop: frozenset[str] = frozenset(),
+                 described: tuple[Field, ...] = TICKET_FIELDS) -> None:
         require()
         from concurrent.futures import Future, ThreadPoolExecutor
 
         self.path = path
         self.with_messages = with_messages
-        schema = arrow_schema(with_messages)
+        self.described = described
+        schema = arrow_schema(with_messages, described)
         self.schema = pa.schema([f for f in schema if f.name not in drop])
         self._lines: list[bytes] = []
         self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
@@ -97,7 +111,7 @@ class ParquetFile:
         self.count = 0
 
     def add(self, tickets: list[dict[str, Any]]) -> None:
-        self._lines.extend(as_json_line(t, self.with_messages) for t in tickets)
+        self._lines.extend(as_json_line(t, self.with_messages, self.described) for t in tickets)
         if len(self._lines) >= ROW_GROUP:
             self.flush()
 
@@ -202,7 +216,8 @@ class ParquetOutput:
 
     A `formats.Writer`; not resumable."""
 
-    def __init__(self, path: Path, *, partition_by: str | None, with_messages: bool) -> None:
+    def __init__(self, path: Path, *, partition_by: str | None, with_messages: bool,
+                 described: tuple[Field, ...] = TICKET_FIELDS) -> None:
         require()
         self.path = path
         self.part = path.with_name(path.name + ".part")
@@ -212,7 +227,7 @@ class ParquetOutput:
             self.part.mkdir()
             self._sink: ParquetFile | PartitionedParquet = PartitionedParquet(self.part, by=partition_by, with_messages=with_messages)
         else:
-            self._sink = ParquetFile(self.part, with_messages=with_messages)
+            self._sink = ParquetFile(self.part, with_messages=with_messages, described=described)
         self.closed = False
 
     resumable = False  # the footer is written last: a cut Parquet file can't be continued

@@ -1,10 +1,16 @@
-"""`helpspace export customers|organizations`: every record, once, in JSONL(.gz).
+"""`helpspace export customers|organizations`: every record, once, in JSONL(.gz), CSV or Parquet.
 
 Completeness as for tickets (export/evidence.py): a pass that saw no evidence of change
 (total constant, no record twice, none created or edited since it began) skipped
 nothing. These listings have no documented filter to window them by, so a pass that saw
 evidence is followed by another, until one sees none (best effort after MAX_PASSES, said
 in the manifest). With `avatars`, each customer's avatar is embedded (one request each).
+
+Resumable (JSONL and CSV): after each page the output is synced and `PATH.checkpoint.json`
+records the page, the bytes written and the pass's evidence so far. `--resume` continues
+from the next page with the records already written counted as seen, judged by the same
+evidence (its start time included), so anything changed while it was stopped is caught by
+the evidence rule and answered by another pass.
 """
 
 from __future__ import annotations
@@ -16,16 +22,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from helpspace_async import HelpSpaceClient
 
-from ..errors import ExportConfigError
+from ..errors import ExportConfigError, UsageError
 from ..export.evidence import Evidence
 from ..files import write_json_atomic
-from ..formats import open_writer
+from ..formats import detect_format, open_writer, read_written
+from ..formats.fields import CUSTOMER_FIELDS, ORGANIZATION_FIELDS
 from ..progress import Progress
 from .kinds import Kind
 
 MAX_PASSES = 4
+FIELDS = {"customers": CUSTOMER_FIELDS, "organizations": ORGANIZATION_FIELDS}
 
 
 @dataclass
@@ -35,23 +45,51 @@ class PeopleExport:
     passes: int
     completeness: dict[str, Any]
     elapsed: float
+    resumed_from: int = 0  # records already in the .part a --resume continued
+
+
+def _load_checkpoint(path: Path, kind: Kind, fmt: str, avatars: bool) -> dict[str, Any]:
+    if fmt == "parquet":
+        raise ExportConfigError("a Parquet export can't be resumed (its footer is written last): run it without --resume")
+    try:
+        saved = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ExportConfigError(f"nothing to resume: {path} is missing; run without --resume") from None
+    wanted = {"kind": kind.name, "format": fmt, "avatars": avatars}
+    differs = [k for k, v in wanted.items() if saved.get(k) != v]
+    if differs:
+        raise ExportConfigError(f"--resume with different options ({', '.join(differs)}) than the interrupted run: "
+                                "run the same command again, or without --resume to start over")
+    return dict(saved)
 
 
 async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, avatars: bool = False,
-                        progress: bool = True) -> PeopleExport:
+                        progress: bool = True, fmt: str | None = None, resume: bool = False) -> PeopleExport:
     path = Path(output)
-    if not path.name.endswith((".jsonl", ".jsonl.gz")):
-        raise ExportConfigError(f"{kind.name} are exported as JSONL: name the output .jsonl or .jsonl.gz")
+    try:
+        fmt = detect_format(output, fmt)
+    except UsageError as exc:
+        raise ExportConfigError(str(exc)) from None
+    checkpoint_path = path.with_name(path.name + ".checkpoint.json")
+    saved = _load_checkpoint(checkpoint_path, kind, fmt, avatars) if resume else None
     started, seen = time.monotonic(), set[int]()
-    out = open_writer("jsonl", path, with_messages=False)
+    out = open_writer(fmt, path, with_messages=False, fields=FIELDS[kind.name],
+                      resume_offset=saved["offset"] if saved else None)
+    if saved:
+        seen.update(i for i, _ in read_written(fmt, path.with_name(path.name + ".part")))
+    resumed_from = len(seen)
     bar = Progress(kind.name, enabled=progress)
     bar.start(None, f"export {kind.name}")
     try:
         status, passes, evidence = "best_effort", 0, None
         while passes < MAX_PASSES:
-            evidence = Evidence(since=client.server_now() - 1.0)
+            first_page = 1
+            if saved and passes == saved["passes"] - 1 and evidence is None:  # the interrupted pass, continued
+                evidence, first_page = Evidence.from_json(saved["evidence"]), saved["page"] + 1
+            else:
+                evidence = Evidence(since=client.server_now() - 1.0)
             passes += 1
-            async for page in kind.resource(client).pages():
+            async for page in kind.resource(client).pages(start_page=first_page):
                 evidence.page(page.items, page.meta.total if page.meta else None, seen)
                 fresh = [r for r in page.items if r.get("id") not in seen]
                 seen.update(r["id"] for r in fresh)
@@ -59,6 +97,11 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
                     await asyncio.gather(*(_add_avatar(client, r) for r in fresh))
                 out.write(fresh)
                 bar.advance(len(fresh))
+                if out.resumable:
+                    write_json_atomic(checkpoint_path, {
+                        "kind": kind.name, "format": fmt, "avatars": avatars, "passes": passes,
+                        "page": page.number, "offset": out.sync(),
+                        "evidence": evidence.to_json()})
             if not evidence.found:
                 status = "verified"
                 break
@@ -66,15 +109,16 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
         digest = out.finish()
     except BaseException:
         bar.close()
-        out.abandon()
+        out.close()  # keeps the .part and the checkpoint for --resume (Parquet: removed)
         raise
+    checkpoint_path.unlink(missing_ok=True)
     completeness = {"status": status, "method": f"re-read until a pass saw no change ({passes} passes)"
                     if status == "verified" else f"still changing after {passes} passes: {evidence.reason() if evidence else ''}"}
     write_json_atomic(path.with_name(path.name + ".manifest.json"), {
-        "file": path.name, "kind": kind.name, "format": "jsonl", "gzip": path.name.endswith(".gz"), kind.name: len(seen),
-        "sha256": digest, "avatars": avatars, "completeness": completeness,
+        "file": path.name, "kind": kind.name, "format": fmt, "gzip": path.name.endswith(".gz"), kind.name: len(seen),
+        "sha256": digest, "avatars": avatars, "completeness": completeness, "resumed_from": resumed_from,
         "finished_at": datetime.now(timezone.utc).isoformat(), "base_url": client.base_url})
-    return PeopleExport(path, len(seen), passes, completeness, time.monotonic() - started)
+    return PeopleExport(path, len(seen), passes, completeness, time.monotonic() - started, resumed_from)
 
 
 async def _add_avatar(client: HelpSpaceClient, customer: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 
 import orjson
+import pytest
 
 from helpspace_async import ValidationError
 from helpspace_async.testing import ServerThread
@@ -88,3 +89,67 @@ def test_a_new_ticket_creates_its_customer(tmp_path):
     with ServerThread(tickets=0) as server:
         assert run(["import", "tickets", str(src)], server).returncode == 0
         assert [c["email"] for c in server.people.customers.values()] == ["fresh@customer.example"]
+
+
+def test_people_exports_in_csv_and_parquet(tmp_path):
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from pipelines.formats.csv_format import columns
+    from pipelines.formats.fields import CUSTOMER_FIELDS
+
+    with ServerThread(tickets=60, seed=4) as source:
+        done = run(["export", "customers", "-o", str(tmp_path / "c.csv")], source)
+        assert done.returncode == 0, done.stderr.decode()
+        assert run(["export", "organizations", "-o", str(tmp_path / "o.parquet")], source).returncode == 0
+        customers = {c["email"]: c for c in source.people.customers.values()}
+        orgs = {o["name"]: source.people.organization(oid) for oid, o in source.people.organizations.items()}
+    with open(tmp_path / "c.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == columns(False, CUSTOMER_FIELDS)  # the documented customer fields, then `extra`
+    assert {r["email"]: (r["name"], r["city"] or None) for r in rows} == {e: (c["name"], c["city"]) for e, c in customers.items()}
+    table = pq.read_table(tmp_path / "o.parquet").to_pylist()
+    assert {r["name"] for r in table} == set(orgs)
+    for row in table:
+        org = orgs[row["name"]]
+        assert row["is_domain_assignable"] is org["is_domain_assignable"]  # typed: a boolean column
+        assert orjson.loads(row["tags"]) == org["tags"] and orjson.loads(row["custom_fields"]) == org["custom_fields"]
+
+
+async def test_an_interrupted_people_export_resumes_after_its_last_page(tmp_path):
+    from helpspace_async.testing import HelpSpaceServer
+    from pipelines.errors import ExportConfigError
+    from pipelines.people.export import export_people
+
+    out = tmp_path / "customers.jsonl"
+
+    class Stop(Exception):
+        pass
+
+    async with HelpSpaceServer(tickets=400, seed=5) as server, server.client() as client:
+        original = client.customers.pages
+
+        async def three_pages(**kw):
+            count = 0
+            async for page in original(**kw):
+                yield page
+                count += 1
+                if count == 3:
+                    raise Stop()
+
+        client.customers.pages = three_pages  # type: ignore[method-assign]
+        with pytest.raises(Stop):
+            await export_people(client, CUSTOMERS, str(out), progress=False)
+        assert not out.exists() and out.with_name("customers.jsonl.checkpoint.json").exists()
+        client.customers.pages = original  # type: ignore[method-assign]
+        with pytest.raises(ExportConfigError, match="different options"):
+            await export_people(client, CUSTOMERS, str(out), progress=False, avatars=True, resume=True)
+        before = server.realism.stats["requests"]
+        done = await export_people(client, CUSTOMERS, str(out), progress=False, resume=True)
+        requests = server.realism.stats["requests"] - before
+        pages = -(-len(server.people.customers) // 50)
+    ids = [orjson.loads(line)["id"] for line in out.read_bytes().splitlines()]
+    assert sorted(ids) == sorted(server.people.customers) and len(ids) == len(set(ids))  # each customer once
+    assert done.resumed_from == 150 and done.completeness["status"] == "verified"
+    assert requests <= pages - 3 + 2  # the pages after the third, not the whole listing again
