@@ -59,6 +59,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                      "sent only to the source's own hosts")
     src.add_argument("--users", metavar="FILE", help="the source's users/contacts (JSONL or JSON, e.g. Zendesk's users "
                      "export), to resolve requester_id, assignee_id and comment authors")
+    src.add_argument("--with-people", action="store_true",
+                     help="first import the source's organizations and customers found in INPUT (its streams or "
+                          "side-loaded arrays) and in --users, exactly once, matched by name and email")
     src.add_argument("--agents", metavar="FILE", help="the source's agents (Freshdesk), to resolve responder_id and authors")
     src.add_argument("--groups", metavar="FILE", help="the source's groups, to resolve group_id to a team name")
     src.add_argument("--fields", metavar="FILE", help="the source's ticket fields, to tag custom fields by label")
@@ -107,9 +110,14 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
     )
 
 
+def _users(args: argparse.Namespace) -> Path | None:
+    return Path(args.users) if args.users else None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from ..import_.dry_run import DryRunClient
     from ..import_.importer import Importer
+    from ..people.import_ import people_first
 
     async def go() -> int:
         options = options_from(args)
@@ -117,6 +125,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             importer = Importer(DryRunClient(), options)
             importer.notice = say
             say(f"reading {options.input} as {importer.reader.reading}")
+            if args.with_people:
+                await people_first(None, Path(options.input), importer.source, say, users=_users(args))
             result = await importer.run()
             say(f"dry run: {result.records:,} records read, {result.would_send:,} requests would be sent, "
                 f"{result.rejected:,} rejected" + (f" (see {importer.rejects_path})" if result.rejected else ""))
@@ -128,10 +138,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             say(f"reading {options.input} as {importer.reader.reading}")
             if importer.summary.source_detected and importer.source != "helpspace":
                 say(f"detected source: {importer.source} (pass --from to choose)")
+            people_rejected = 0
+            if args.with_people:
+                people_rejected = await people_first(client, Path(options.input), importer.source, say, users=_users(args))
             result = await importer.run()
             say(summary("imported", result.created, result.elapsed, client, result.line(), noun="tickets"))
-        if result.rejected:
-            say(f"{result.rejected:,} records rejected: see {importer.rejects_path} (line numbers, reasons)")
+        if result.rejected or people_rejected:
+            if result.rejected:
+                say(f"{result.rejected:,} records rejected: see {importer.rejects_path} (line numbers, reasons)")
             return EXIT_REJECTS
         say(f"journal: {importer.state_path} (rerun the same command to finish or check; nothing is created twice)")
         return EXIT_OK

@@ -6,10 +6,16 @@ already has: a match is reported (and patched with `update_existing`), never cre
 again. Creates are journaled (intent, then id) like tickets; a create whose answer was
 lost is resolved by reading the target again (the email or name now exists or it
 doesn't), never by sending blindly. Avatars (base64 in JSONL) follow their customer.
+Organization tags are written as ids: names (or the tag objects an export holds) are
+matched to the target's organization tags, and missing ones created first.
+Input from another helpdesk (Zendesk users/organizations, Freshdesk contacts/companies,
+Help Scout customers) is mapped by `people/reader.py`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +24,11 @@ import orjson
 
 from helpspace_async import AmbiguousCreate, HelpSpaceClient, ValidationError
 
-from ..errors import InputError
-from ..formats import jsonl
+from ..errors import InputError, Rejected, Skipped
 from ..import_.journal import Journal
-from .kinds import Kind
+from ..sources.people import STREAMS
+from .kinds import CUSTOMERS, ORGANIZATIONS, Kind
+from .reader import PeopleReader
 
 
 @dataclass
@@ -33,40 +40,89 @@ class PeopleImport:
     already_done: int = 0
     rejected: int = 0
     avatars: int = 0
+    source: str = "helpspace"
     rejects_path: Path | None = None
-    problems: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)  # by reason, e.g. "an agent in the source"
+    tags_created: list[str] = field(default_factory=list)
+    tags_left_off: set[str] = field(default_factory=set)  # names taken by a ticket-only tag
 
     def line(self) -> str:
-        return (f"created {self.created:,} · matched existing {self.matched:,} (updated {self.updated:,}) · "
-                f"already done {self.already_done:,} · rejected {self.rejected:,} · avatars {self.avatars:,}")
+        parts = [f"created {self.created:,}", f"matched existing {self.matched:,} (updated {self.updated:,})",
+                 f"already done {self.already_done:,}", f"rejected {self.rejected:,}", f"avatars {self.avatars:,}"]
+        parts += [f"skipped ({reason}) {count:,}" for reason, count in self.skipped.most_common()]
+        if self.tags_created:
+            parts.append(f"organization tags created: {', '.join(self.tags_created)}")
+        if self.tags_left_off:
+            parts.append("tags left off (the name is a ticket tag's): " + ", ".join(sorted(self.tags_left_off)))
+        return " · ".join(parts)
+
+
+class OrganizationTags:
+    """Organization tag names -> ids (the API takes ids): read once, missing ones created."""
+
+    def __init__(self, client: HelpSpaceClient, result: PeopleImport, dry_run: bool) -> None:
+        self.client, self.result, self.dry_run = client, result, dry_run
+        self._ids: dict[str, int] | None = None
+        self._other: set[str] = set()  # names used by tags of another type
+
+    async def ids(self, tags: Any) -> list[int]:
+        names = [t.get("name") if isinstance(t, dict) else t for t in tags or []]
+        if self._ids is None:
+            self._ids = {}
+            async for tag in self.client.tags.iter():
+                if tag.get("type") in ("organization", "all"):
+                    self._ids[str(tag["name"]).lower()] = tag["id"]
+                else:
+                    self._other.add(str(tag["name"]).lower())
+        found = []
+        for name in (str(n).strip() for n in names if isinstance(n, str) and n.strip()):
+            key = name.lower()
+            if key not in self._ids:
+                if key in self._other:
+                    self.result.tags_left_off.add(name)
+                    continue
+                self.result.tags_created.append(name)
+                self._ids[key] = -1 if self.dry_run else (await self.client.tags.create(name, type="organization"))["id"]
+            found.append(self._ids[key])
+        return found
 
 
 async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, update_existing: bool = False,
-                        dry_run: bool = False, state: str | None = None) -> PeopleImport:
+                        dry_run: bool = False, state: str | None = None, source_system: str | None = None,
+                        reader: PeopleReader | None = None) -> PeopleImport:
+    """Every record of `kind` in `source` (our export, or another helpdesk's people) exactly once."""
     path = Path(source)
-    if not path.is_file():
-        raise InputError(f"input file {path} not found")
-    result = PeopleImport(rejects_path=path.with_name(path.name + ".rejects.jsonl"))
+    reader = reader or PeopleReader(path, kind, source_system)
+    stem = f"{path.name}.{kind.name}" if reader.is_stream else path.name  # one input may hold both kinds
+    result = PeopleImport(source=reader.source, rejects_path=path.with_name(stem + ".rejects.jsonl"))
     existing = await _existing(client, kind)
-    journal = None if dry_run else Journal(Path(state) if state else path.with_name(path.name + ".state.jsonl"))
+    tags = OrganizationTags(client, result, dry_run) if kind.name == "organizations" else None
+    journal = None if dry_run else Journal(Path(state) if state else path.with_name(stem + ".state.jsonl"))
     rejects: list[bytes] = []
     try:
-        for line, raw in jsonl.read_lines(path):
+        for row in reader:
             result.records += 1
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                rejects.append(_reject(line, f"not valid JSON ({exc})", raw.decode("utf-8", "replace")))
+            if isinstance(row.problem, Skipped):
+                result.skipped[row.problem.reason] += 1
                 continue
-            key = kind.identity(record) if isinstance(record, dict) else None
+            if row.problem is not None or row.record is None:
+                reason = row.problem.reason if isinstance(row.problem, Rejected) else "unreadable"
+                rejects.append(_reject(row.line, reason, row.original))
+                continue
+            record = row.record
+            key = kind.identity(record)
             if key is None:
-                rejects.append(_reject(line, f"{kind.key} is missing", record))
+                rejects.append(_reject(row.line, f"{kind.key} is missing", row.original))
                 continue
+            body = kind.body(record)
+            if tags is not None and record.get("tags"):
+                body["tags"] = await tags.ids(record["tags"])
             try:
-                await _one(client, kind, record, key, existing, journal, result, update_existing, dry_run)
+                await _one(client, kind, record, body, key, existing, journal, result, update_existing, dry_run)
             except ValidationError as exc:
-                rejects.append(_reject(line, f"the server refused it: {exc.message}", record, exc.field_errors))
+                rejects.append(_reject(row.line, f"the server refused it: {exc.message}", row.original, exc.field_errors))
     finally:
+        reader.close()
         if journal is not None:
             journal.close()
     result.rejected = len(rejects)
@@ -76,8 +132,9 @@ async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, upd
     return result
 
 
-async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], key: str, existing: dict[str, int],
-               journal: Journal | None, result: PeopleImport, update_existing: bool, dry_run: bool) -> None:
+async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], body: dict[str, Any], key: str,
+               existing: dict[str, int], journal: Journal | None, result: PeopleImport, update_existing: bool,
+               dry_run: bool) -> None:
     resource = kind.resource(client)
     if journal is not None and key in journal.done:
         result.already_done += 1
@@ -86,7 +143,7 @@ async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], key:
     if target is not None:
         result.matched += 1
         if update_existing and not dry_run:
-            await resource.update(target, {k: v for k, v in kind.body(record).items() if k != "created_at"})
+            await resource.update(target, {k: v for k, v in body.items() if k != "created_at"})
             result.updated += 1
     elif not dry_run:
         assert journal is not None
@@ -96,15 +153,17 @@ async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], key:
         if target is None:
             await journal.intend(key)
             try:
-                target = int((await resource.create(kind.body(record)))["id"])
+                target = int((await resource.create(body))["id"])
                 result.created += 1
             except AmbiguousCreate:
                 existing.update(await _existing(client, kind))  # made, or not: the target says
                 target = existing.get(key)
                 if target is None:
-                    target = int((await resource.create(kind.body(record)))["id"])
+                    target = int((await resource.create(body))["id"])
                     result.created += 1
         existing[key] = target
+    else:
+        result.created += 1  # a dry run: would be created
     if journal is not None and target is not None:
         await journal.created(key, target)
     avatar = record.get("avatar")
@@ -126,3 +185,33 @@ async def _existing(client: HelpSpaceClient, kind: Kind) -> dict[str, int]:
 def _reject(line: int, reason: str, original: Any, field_errors: dict[str, list[str]] | None = None) -> bytes:
     return orjson.dumps({"line": line, "reason": reason, "field_errors": field_errors or {}, "record": original},
                         default=str) + b"\n"
+
+
+async def people_first(client: HelpSpaceClient | None, tickets_input: Path, source: str, say: Callable[[str], None],
+                       *, users: Path | None = None) -> int:
+    """A migration's organizations, then customers, before its tickets (`import tickets
+    --with-people`): from the ticket input when it holds their streams (a connector's
+    output, an API document with side-loaded arrays) and from the --users file. `client`
+    None: a dry run, which counts what the input holds. Returns how many were rejected."""
+    if source not in STREAMS:
+        raise InputError(f"--with-people reads Zendesk, Freshdesk and Help Scout people, not {source}'s")
+    rejected, counted = 0, []
+    for kind in (ORGANIZATIONS, CUSTOMERS):
+        total = 0
+        for path, plain_ok in ((tickets_input, False), *(((users, True),) if users and kind is CUSTOMERS else ())):
+            reader = PeopleReader(path, kind, source)
+            if not reader.streams or not (reader.is_stream or plain_ok):
+                reader.close()
+                continue  # tickets, not people: nothing of this kind here
+            if client is None:
+                total += sum(1 for row in reader if row.problem is None)
+                reader.close()
+                continue
+            done = await import_people(client, kind, str(path), source_system=source, reader=reader)
+            total += done.records
+            say(f"{kind.name}: {done.line()}" + (f" (rejects: {done.rejects_path})" if done.rejected else ""))
+            rejected += done.rejected
+        counted.append(f"{kind.name} {total:,} in the input")
+    if client is None:
+        say("people first: " + ", ".join(counted) + " (a dry run doesn't read the target to match them)")
+    return rejected
