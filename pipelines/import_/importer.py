@@ -145,35 +145,45 @@ class Importer:
             self.summary.elapsed = time.monotonic() - started
         return self.summary
 
-    async def _lookups_from_source(self, needs: set[str]) -> bool:
+    async def _lookups_from_source(self, needs: dict[str, set[str]]) -> bool:
         """What the records named by id and the input didn't describe (users, agents, groups,
-        fields), from the source's API when --source-url and credentials are given; cached
-        beside the input for reruns. True when something was added."""
+        fields; Help Scout threads), from the source's API when --source-url and credentials
+        are given; cached beside the input for reruns. True when something was added."""
         options = self.options
         endpoints = source_api.ENDPOINTS.get(self.source, {})
         if not needs or not options.source_urls or not options.source_token or not endpoints:
             return False
+        cache = source_api.cache_folder(Path(options.input))
+        children = source_api.CHILDREN.get(self.source)
+        if children and needs.get(children[0]) and children[0] not in self._asked_source:
+            self._asked_source.add(children[0])
+            path = await source_api.fetch_children(self.fetcher, self.source, options.source_urls[0],
+                                                   needs[children[0]], cache, self.notice)
+            if path is not None:
+                await asyncio.to_thread(self.reader.add_children, children[2], path)
+                return True
         kinds = {kind for what in needs for kind in source_api.NEEDS.get(self.source, {}).get(what, ())}
         missing = sorted(kind for kind in kinds - self._asked_source if kind in endpoints
                          and not self.reader.lookup_counts().get(kind))
         self._asked_source.update(missing)  # each kind is asked for once, whatever the answer
         if not missing:
             return False
-        files = await source_api.fetch_lookups(self.fetcher, self.source, options.source_urls[0], missing,
-                                               source_api.cache_folder(Path(options.input)), self.notice)
+        files = await source_api.fetch_lookups(self.fetcher, self.source, options.source_urls[0], missing, cache,
+                                               self.notice)
         await asyncio.to_thread(self.reader.add_lookups, files)
         return bool(files)
 
-    def _survey(self) -> tuple[set[str], int, set[str]]:
+    def _survey(self) -> tuple[set[str], int, dict[str, set[str]]]:
         """First pass: count records, collect the tags they use and what they name by an id
-        that the input doesn't describe (assignee, group, author, field, requester)."""
+        that the input doesn't describe (assignee, group, author, field, requester, threads)."""
         tags: set[str] = set()
-        needs: set[str] = set()
+        needs: dict[str, set[str]] = {}
         total = 0
         for item in self.reader:
             total += 1
             if isinstance(item, (Row, Unreadable)):
-                needs.update(what for what, _ in item.unresolved)
+                for what, key in item.unresolved:
+                    needs.setdefault(what, set()).add(key)
             if isinstance(item, Row) and isinstance(item.record.get("tags"), list):
                 tags.update(t for t in item.record["tags"] if isinstance(t, str))
         return tags, total, needs

@@ -189,6 +189,18 @@ class RecordReader:
                                  kind)
         self._singer.commit()
 
+    def add_children(self, stream: str, path: Path) -> None:
+        """Index child records (e.g. Help Scout threads fetched from its API) to join to their parents."""
+        if self.source not in singer.STREAMS:
+            return
+        if self._singer is None:
+            self._singer = singer.SingerIndex(self.source)
+            self._singer.finish_indexing()
+            self.context.lookup = self._singer.lookup
+        for _, raw in jsonl.read_lines(path):
+            self._singer.add({"type": "RECORD", "stream": stream, "record": orjson.loads(raw)})
+        self._singer.commit()
+
     def lookup_counts(self) -> dict[str, int]:
         """Users, agents, groups and fields the input offered, by kind (for the report)."""
         return dict(self._singer.counts) if self._singer is not None else {}
@@ -241,6 +253,8 @@ class RecordReader:
                 record = self._singer.parent(record) if isinstance(record, dict) else record
                 if record is None:
                     continue  # schema, state, children and users: joined into their parents
+            elif self._singer is not None and self._singer.has_children and isinstance(record, dict):
+                record = self._singer.attach(dict(record))  # children fetched from the source's API
             yield self._row(line, record, csv_row=False)
 
     def _row(self, line: int, raw: Any, *, csv_row: bool) -> Row | Unreadable | SkippedRecord:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 FIRST_DATES = 3  # dates shown in the dry run, so a wrong --source-tz is seen before anything is sent
 SHOWN_IDS = 8  # unresolved ids and expiring links listed by name; the rest counted
 UNRESOLVED = {"requester": "rejected", "assignee": "left unassigned", "group": "no team", "author": "named by id",
-              "field": "tagged by id"}  # what happens to a record that names one nobody described
+              "field": "tagged by id", "thread": "rejected"}  # what happens to a record that names one nobody described
 RESOLVE_HINT = ("give them: the stream beside the tickets, side-loaded arrays, --users/--agents/--groups/--fields "
                 "FILE, or --source-url with the source's credentials")
 

@@ -186,3 +186,44 @@ class LinkRefresher:
                 self._fresh.pop(next(iter(self._fresh)))
             self._fresh[ticket_id] = urls
         return self._fresh[ticket_id].get(attachment_id)
+
+
+# source -> (what a record lacks, the per-parent endpoint, the child stream, the parent key it carries)
+CHILDREN: dict[str, tuple[str, str, str, str]] = {
+    "helpscout": ("thread", "/v2/conversations/{id}/threads", "conversation_threads", "conversation_id"),
+}
+
+
+async def fetch_children(fetcher: SourceFetcher, source: str, base_url: str, parent_ids: set[str], cache: Path,
+                         say: Callable[[str], None]) -> Path | None:
+    """Children the export left out (Help Scout threads of conversations listed without
+    them), one parent at a time, every page; appended to `cache/<what>.jsonl`, which a rerun
+    reads instead of asking again. None when the source has no such endpoint."""
+    if source not in CHILDREN:
+        return None
+    what, endpoint, _, parent_key = CHILDREN[source]
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{what}s.jsonl"
+    have = set()
+    if path.exists():
+        have = {str(orjson.loads(line).get(parent_key)) for line in path.read_bytes().splitlines() if line.strip()}
+    missing = sorted(parent_ids - have)
+    failed = 0
+    with open(path, "ab") as out:
+        for parent in missing:
+            url: str | None = urljoin(base_url.rstrip("/") + "/", endpoint.format(id=parent).lstrip("/"))
+            records: list[dict[str, Any]] = []
+            try:
+                while url:
+                    got = await fetcher.get(url, counted=False)
+                    body = orjson.loads(got.data)
+                    records += page_records(body)
+                    following = next_page(body, got.next_url)
+                    url = urljoin(url, following) if following else None
+            except (HelpSpaceError, orjson.JSONDecodeError):
+                failed += 1
+                continue  # its record stays rejected, saying how to export it
+            out.write(b"".join(orjson.dumps({**r, parent_key: r.get(parent_key) or parent}) + b"\n" for r in records))
+    say(f"{what}s: fetched for {len(missing) - failed:,} of {len(parent_ids):,} from the source API "
+        f"({len(parent_ids) - len(missing):,} from the cache {path})" + (f"; {failed:,} failed" if failed else ""))
+    return path

@@ -60,7 +60,9 @@ def convert(c: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     threads = dig(c, "_embedded.threads") or c.get("threads") or []
     if isinstance(threads, int):  # the conversations list gives a count unless embed=threads was asked for
         raise Rejected(f"conversation {c.get('id')} was exported without its threads (\"threads\": {threads}): "
-                       "export conversations with embed=threads, or the conversation_threads stream beside them")
+                       "export conversations with embed=threads, or the conversation_threads stream beside them, "
+                       "or pass --source-url https://api.helpscout.net with --source-token to fetch them",
+                       {"threads": ["not exported"]}, [("thread", str(c.get("id")))])
     threads = sorted((t for t in threads if isinstance(t, dict)), key=lambda t: _get(t, "createdAt") or "")  # API lists newest first
     public = [t for t in threads if t.get("type") in PUBLIC]
     first = public[0] if public else None

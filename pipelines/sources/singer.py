@@ -146,14 +146,21 @@ class SingerIndex:
         """A parent record with its children attached; None for every other message."""
         if message.get("type") != "RECORD" or message.get("stream") != self.parent_stream:
             return None
-        record = dict(message.get("record") or {})
+        return self.attach(dict(message.get("record") or {}), stream_output=True)
+
+    def attach(self, record: dict[str, Any], *, stream_output: bool = False) -> dict[str, Any]:
+        """`record` with its indexed children (a stream's, or fetched from the source's API)."""
         for stream, (_, field) in self.children.items():
             rows = self._db.execute("SELECT json FROM child WHERE stream = ? AND parent = ? ORDER BY seq",
                                     (stream, str(record.get("id"))))
             joined = [orjson.loads(blob) for (blob,) in rows]
-            if joined or field not in record:  # inline children (an API document's) stay when the stream has none
+            if joined or (stream_output and field not in record):  # inline children stay when the index has none
                 record[field] = joined
         return record
+
+    @property
+    def has_children(self) -> bool:
+        return self._seq > 0
 
     def lookup(self, kind: str, key: Any) -> dict[str, Any] | None:
         """The `kind` record with this id (or `name:` + lower-case name); None when not given."""

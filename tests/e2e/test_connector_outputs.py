@@ -55,20 +55,30 @@ def test_airbyte_local_json_raw_files_one_per_stream(tmp_path):
 
 
 class HelpScoutFiles(HandlerThread):
-    """Help Scout's attachment data endpoint: JSON {"data": base64}, and it wants the bearer token."""
+    """Help Scout's API: attachment data as JSON {"data": base64}, and a conversation's threads
+    (`_embedded.threads`, paged by `_links.next`); it wants the bearer token."""
 
     FILE = b"\x89PNG receipt bytes"
 
     def __init__(self) -> None:
         self.auth: list[str | None] = []
+        self.paths: list[str] = []
         super().__init__(self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.auth.append(request.headers.get("Authorization"))
+        self.paths.append(request.path_qs)
+        if request.path == "/v2/conversations/10/threads" and request.query.get("page") != "2":
+            return web.json_response({"_embedded": {"threads": [{"id": 2, "type": "message", "createdAt": "2023-01-11T10:00:00Z",
+                                                                 "body": "<p>Answer</p>"}]},
+                                      "_links": {"next": {"href": f"http://{request.host}/v2/conversations/10/threads?page=2"}}})
+        if request.path == "/v2/conversations/10/threads":
+            return web.json_response({"_embedded": {"threads": [{"id": 1, "type": "customer", "createdAt": "2023-01-11T09:00:00Z",
+                                                                 "body": "<p>Question</p>"}]}, "_links": {}})
         return web.json_response({"data": base64.b64encode(self.FILE).decode()})
 
 
-def test_help_scout_data_href_is_decoded_and_threadless_conversations_say_why(tmp_path):
+def test_help_scout_data_href_is_decoded_and_threadless_conversations_are_fetched_or_say_why(tmp_path):
     files = HelpScoutFiles()
     with files as host, ServerThread() as server:
         conversation = {"id": 9, "number": 9, "subject": "Receipt attached", "status": "closed", "mailboxId": 1,
@@ -82,14 +92,24 @@ def test_help_scout_data_href_is_decoded_and_threadless_conversations_say_why(tm
                       "primaryCustomer": {"email": "c@customer.example"}, "threads": 2}
         src = tmp_path / "helpscout.jsonl"
         src.write_bytes(orjson.dumps(conversation) + b"\n" + orjson.dumps(threadless) + b"\n")
+        dry = run(["import", "tickets", str(src), "--dry-run"])  # without the source's API: rejected, saying why
+        assert dry.returncode == 1, dry.stderr.decode()
+        reasons = [orjson.loads(x)["reason"] for x in (tmp_path / "helpscout.jsonl.rejects.jsonl").read_bytes().splitlines()]
+        assert len(reasons) == 1 and "without its threads" in reasons[0] and "embed=threads" in reasons[0]
+        assert "--source-url https://api.helpscout.net" in reasons[0]
+        files.auth.clear()  # the dry run had no token to send
         done = run(["import", "tickets", str(src), "--source-token", "hs-oauth", "--source-url", host], server)
-        assert done.returncode == 1, done.stderr.decode()
+        assert done.returncode == 0, done.stderr.decode()
         ticket = by_subject(server)["Receipt attached"]
         attachment = server.store.messages_of(ticket["id"])[0]["attachments"][0]
         assert server.store.attachment(attachment["id"])[2] == HelpScoutFiles.FILE  # the file, not its JSON wrapper
-    assert files.auth == ["Bearer hs-oauth"]
-    reasons = [orjson.loads(x)["reason"] for x in (tmp_path / "helpscout.jsonl.rejects.jsonl").read_bytes().splitlines()]
-    assert len(reasons) == 1 and "without its threads" in reasons[0] and "embed=threads" in reasons[0]
+        fetched = by_subject(server)["Listed without threads"]  # its threads fetched from the API, in order
+        assert [m["body"].split("\n")[0] for m in server.store.messages_of(fetched["id"])] == ["<p>Question</p>", "<p>Answer</p>"]
+        asked = len(files.paths)
+        again = run(["import", "tickets", str(src), "--source-token", "hs-oauth", "--source-url", host], server)
+        assert again.returncode == 0 and b"already done 2" in again.stderr, again.stderr.decode()
+        assert len(files.paths) == asked  # the threads came from the cache this time
+    assert set(files.auth) == {"Bearer hs-oauth"} and files.paths.count("/v2/conversations/10/threads") == 1
 
 
 class ZendeskFiles(HandlerThread):
