@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..people.kinds import KINDS
 from ..progress import summary
@@ -19,6 +20,7 @@ def add_export_parsers(export: argparse._SubParsersAction[argparse.ArgumentParse
         p.add_argument("--resume", action="store_true", help="continue an interrupted export (JSONL and CSV)")
         if name == "customers":
             p.add_argument("--avatars", action="store_true", help="embed each customer's avatar (base64; one request each)")
+            p.add_argument("--avatars-dir", metavar="DIR", help="save avatars as files in DIR instead (one request each)")
         connection_args(p)
         p.set_defaults(handler=cmd_export_people, kind=name)
 
@@ -34,6 +36,8 @@ def add_import_parsers(imp: argparse._SubParsersAction[argparse.ArgumentParser])
         p.add_argument("--update-existing", action="store_true", help=f"patch {name} that already exist (same {key})")
         p.add_argument("--state", help="journal of what was created (default: INPUT.state.jsonl)")
         p.add_argument("--dry-run", action="store_true", help="read and match, create nothing")
+        p.add_argument("--attachments-dir", metavar="DIR",
+                       help="folder that avatar paths are relative to (default: INPUT's folder)")
         connection_args(p)
         p.set_defaults(handler=cmd_import_people, kind=name)
 
@@ -44,7 +48,8 @@ def cmd_export_people(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with client_from(args) as client:
             done = await export_people(client, KINDS[args.kind], args.output, avatars=getattr(args, "avatars", False),
-                                       progress=not args.no_progress, fmt=args.format, resume=args.resume)
+                                       progress=not args.no_progress, fmt=args.format, resume=args.resume,
+                                       avatars_dir=Path(args.avatars_dir) if getattr(args, "avatars_dir", None) else None)
             if done.resumed_from:
                 say(f"resumed: {done.resumed_from:,} {args.kind} were already written")
             say(summary("exported", done.count, done.elapsed, client, f"{done.completeness['status']} → {done.path}",
@@ -60,7 +65,8 @@ def cmd_import_people(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with client_from(args) as client:
             done = await import_people(client, KINDS[args.kind], args.input, update_existing=args.update_existing,
-                                       dry_run=args.dry_run, state=args.state, source_system=args.source)
+                                       dry_run=args.dry_run, state=args.state, source_system=args.source,
+                                       attachments_dir=Path(args.attachments_dir) if args.attachments_dir else None)
             if done.source != "helpspace":
                 say(f"source: {done.source}" + ("" if args.source else " (detected; --from to choose)"))
             if args.dry_run:

@@ -30,3 +30,4 @@ class CountingSender:
 
     async def send(self, plan: Plan, body: dict[str, Any], follow_bodies: list[dict[str, Any]]) -> None:
         self.summary.would_send += 1 + len(follow_bodies)
+        self.summary.follow_ups += len(follow_bodies)

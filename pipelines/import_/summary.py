@@ -59,6 +59,8 @@ class ImportSummary:
                  f"by assignee: {top(self.by_assignee)}"]
         if self.flags:
             lines.append("flagged: " + top(self.flags))
+        if self.follow_ups:
+            lines.append(f"follow-up messages: {self.follow_ups:,} (after each ticket's first message)")
         if self.notes_skipped:
             lines.append(f"internal notes skipped: {self.notes_skipped} (--include-notes to import them)")
         for reason, count in self.skipped.most_common():

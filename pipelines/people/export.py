@@ -4,7 +4,9 @@ Completeness as for tickets (export/evidence.py): a pass that saw no evidence of
 (total constant, no record twice, none created or edited since it began) skipped
 nothing. These listings have no documented filter to window them by, so a pass that saw
 evidence is followed by another, until one sees none (best effort after MAX_PASSES, said
-in the manifest). With `avatars`, each customer's avatar is embedded (one request each).
+in the manifest). With `avatars`, each customer's avatar is embedded as base64 (one request
+each), or saved as a file in `avatars_dir` (`{"mime_type", "path"}`, the path relative to
+the output's folder when it can be, as ticket attachments are).
 
 Resumable (JSONL and CSV): after each page the output is synced and `PATH.checkpoint.json`
 records the page, the bytes written and the pass's evidence so far. `--resume` continues
@@ -16,6 +18,8 @@ the evidence rule and answered by another pass.
 from __future__ import annotations
 
 import asyncio
+import base64
+import mimetypes
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +30,7 @@ import orjson
 
 from helpspace_async import HelpSpaceClient
 
+from ..attachments import resolve_inside
 from ..errors import ExportConfigError, UsageError
 from ..export.evidence import Evidence
 from ..files import write_json_atomic
@@ -64,8 +69,10 @@ def _load_checkpoint(path: Path, kind: Kind, fmt: str, avatars: bool) -> dict[st
 
 
 async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, avatars: bool = False,
-                        progress: bool = True, fmt: str | None = None, resume: bool = False) -> PeopleExport:
+                        progress: bool = True, fmt: str | None = None, resume: bool = False,
+                        avatars_dir: Path | None = None) -> PeopleExport:
     path = Path(output)
+    avatars = avatars or avatars_dir is not None
     try:
         fmt = detect_format(output, fmt)
     except UsageError as exc:
@@ -94,7 +101,7 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
                 fresh = [r for r in page.items if r.get("id") not in seen]
                 seen.update(r["id"] for r in fresh)
                 if avatars and kind.name == "customers":
-                    await asyncio.gather(*(_add_avatar(client, r) for r in fresh))
+                    await asyncio.gather(*(_add_avatar(client, r, avatars_dir, path) for r in fresh))
                 out.write(fresh)
                 bar.advance(len(fresh))
                 if out.resumable:
@@ -121,5 +128,16 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
     return PeopleExport(path, len(seen), passes, completeness, time.monotonic() - started, resumed_from)
 
 
-async def _add_avatar(client: HelpSpaceClient, customer: dict[str, Any]) -> None:
-    customer["avatar"] = await client.customers.avatar(customer["id"])
+async def _add_avatar(client: HelpSpaceClient, customer: dict[str, Any], folder: Path | None, output: Path) -> None:
+    avatar = await client.customers.avatar(customer["id"])
+    if avatar and folder is not None and isinstance(avatar.get("data"), str):
+        extension = mimetypes.guess_extension(str(avatar.get("mime_type"))) or ".bin"
+        target = resolve_inside(folder, f"{int(customer['id'])}{extension}")  # an id, checked: never outside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(target.write_bytes, base64.b64decode(avatar["data"]))
+        try:
+            where = target.resolve().relative_to(output.resolve().parent).as_posix()
+        except ValueError:
+            where = str(target.resolve())
+        avatar = {"mime_type": avatar.get("mime_type"), "path": where}
+    customer["avatar"] = avatar

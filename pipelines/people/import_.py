@@ -14,6 +14,7 @@ Help Scout customers) is mapped by `people/reader.py`.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ import orjson
 
 from helpspace_async import AmbiguousCreate, HelpSpaceClient, ValidationError
 
-from ..errors import InputError, Rejected, Skipped
+from ..attachments import b64, read_attachment
+from ..errors import InputError, Rejected, Skipped, UnsafePath
 from ..import_.journal import Journal
 from ..sources.people import STREAMS
 from .kinds import CUSTOMERS, ORGANIZATIONS, Kind
@@ -89,7 +91,7 @@ class OrganizationTags:
 
 async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, update_existing: bool = False,
                         dry_run: bool = False, state: str | None = None, source_system: str | None = None,
-                        reader: PeopleReader | None = None) -> PeopleImport:
+                        reader: PeopleReader | None = None, attachments_dir: Path | None = None) -> PeopleImport:
     """Every record of `kind` in `source` (our export, or another helpdesk's people) exactly once."""
     path = Path(source)
     reader = reader or PeopleReader(path, kind, source_system)
@@ -118,9 +120,12 @@ async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, upd
             if tags is not None and record.get("tags"):
                 body["tags"] = await tags.ids(record["tags"])
             try:
-                await _one(client, kind, record, body, key, existing, journal, result, update_existing, dry_run)
+                await _one(client, kind, record, body, key, existing, journal, result, update_existing, dry_run,
+                           attachments_dir or path.parent)
             except ValidationError as exc:
                 rejects.append(_reject(row.line, f"the server refused it: {exc.message}", row.original, exc.field_errors))
+            except (OSError, UnsafePath) as exc:  # an avatar file that isn't there (or is outside its folder)
+                rejects.append(_reject(row.line, f"its avatar can't be read: {exc}", row.original))
     finally:
         reader.close()
         if journal is not None:
@@ -134,7 +139,7 @@ async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, upd
 
 async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], body: dict[str, Any], key: str,
                existing: dict[str, int], journal: Journal | None, result: PeopleImport, update_existing: bool,
-               dry_run: bool) -> None:
+               dry_run: bool, avatars_from: Path) -> None:
     resource = kind.resource(client)
     if journal is not None and key in journal.done:
         result.already_done += 1
@@ -167,9 +172,14 @@ async def _one(client: HelpSpaceClient, kind: Kind, record: dict[str, Any], body
     if journal is not None and target is not None:
         await journal.created(key, target)
     avatar = record.get("avatar")
-    if kind.name == "customers" and isinstance(avatar, dict) and avatar.get("data") and target is not None and not dry_run:
-        await client.customers.set_avatar(target, avatar["mime_type"], avatar["data"])
-        result.avatars += 1
+    if kind.name == "customers" and isinstance(avatar, dict) and target is not None and not dry_run:
+        data = avatar.get("data")
+        if not data and avatar.get("path"):  # saved as a file by `export customers --avatars-dir`
+            raw, _ = await asyncio.to_thread(read_attachment, avatars_from, str(avatar["path"]))
+            data = b64(raw)
+        if data:
+            await client.customers.set_avatar(target, avatar["mime_type"], data)
+            result.avatars += 1
 
 
 async def _existing(client: HelpSpaceClient, kind: Kind) -> dict[str, int]:

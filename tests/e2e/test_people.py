@@ -153,3 +153,22 @@ async def test_an_interrupted_people_export_resumes_after_its_last_page(tmp_path
     assert sorted(ids) == sorted(server.people.customers) and len(ids) == len(set(ids))  # each customer once
     assert done.resumed_from == 150 and done.completeness["status"] == "verified"
     assert requests <= pages - 3 + 2  # the pages after the third, not the whole listing again
+
+
+def test_avatars_as_files_beside_the_export(tmp_path):
+    out, folder = tmp_path / "out" / "customers.jsonl", tmp_path / "out" / "avatars"
+    with ServerThread(tickets=20, seed=4) as source:
+        first = sorted(source.people.customers)[0]
+        source.people.set_avatar(first, "image/png", AVATAR)
+        done = run(["export", "customers", "-o", str(out), "--avatars-dir", str(folder)], source)
+        assert done.returncode == 0, done.stderr.decode()
+        email = source.people.customers[first]["email"]
+    record = next(r for r in lines(out) if r["email"] == email)
+    assert record["avatar"] == {"mime_type": "image/png", "path": f"avatars/{first}.png"}  # beside the export
+    assert (folder / f"{first}.png").read_bytes() == base64.b64decode(AVATAR)
+    moved = tmp_path / "elsewhere"
+    (tmp_path / "out").rename(moved)  # a folder moved whole keeps working: paths are relative
+    with ServerThread(tickets=0) as target:
+        imported = run(["import", "customers", str(moved / "customers.jsonl")], target)
+        assert imported.returncode == 0 and b"avatars 1" in imported.stderr, imported.stderr.decode()
+        assert list(target.people.avatars.values()) == [{"mime_type": "image/png", "data": AVATAR}]

@@ -143,3 +143,4 @@ def test_dry_run_lists_what_it_could_not_resolve_and_files_resolve_it(tmp_path):
     assert "unresolved assignees (" in report and ": 1 (92)" in report  # agent 92 is in no file: listed, left unassigned
     assert "unresolved authors" in report and "unresolved groups" not in report and "unresolved requesters" not in report
     assert "first dates as they will be sent (UTC): line 1: 2024-03-01T09:00:00+00:00" in report
+    assert "follow-up messages: 1 (after each ticket's first message)" in report
