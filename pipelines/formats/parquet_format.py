@@ -61,10 +61,14 @@ def as_json_line(ticket: dict[str, Any], with_messages: bool, described: tuple[F
     Most tickets go as they are; `json` fields (a ticket's `creator`), fields the schema
     doesn't name, and `messages` become JSON strings first (their columns hold JSON text).
     """
-    names, json_names = _names(described)
-    known = names | ({"messages"} if with_messages else set())
-    if not with_messages and ticket.keys() <= known and all(ticket.get(n) is None for n in json_names):
-        return orjson.dumps(ticket) + b"\n"
+    names, json_names = _NAMES.get(id(described)) or _names(described)
+    if not with_messages and ticket.keys() <= names:
+        for name in json_names:
+            if ticket.get(name) is not None:
+                break
+        else:  # the common case: the record goes as it is
+            return orjson.dumps(ticket) + b"\n"
+    known = names | {"messages"} if with_messages else names
     row = {k: v for k, v in ticket.items() if k in names}
     for name in json_names:
         value = ticket.get(name)
