@@ -117,7 +117,6 @@ def _users(args: argparse.Namespace) -> Path | None:
 def cmd_import(args: argparse.Namespace) -> int:
     from ..import_.dry_run import DryRunClient
     from ..import_.importer import Importer
-    from ..people.import_ import people_first
 
     async def go() -> int:
         options = options_from(args)
@@ -126,6 +125,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             importer.notice = say
             say(f"reading {options.input} as {importer.reader.reading}")
             if args.with_people:
+                from ..people.import_ import (
+                    people_first,  # only then: it reads the time zone database
+                )
+
                 await people_first(None, Path(options.input), importer.source, say, users=_users(args))
             result = await importer.run()
             say(f"dry run: {result.records:,} records read, {result.would_send:,} requests would be sent, "
@@ -140,6 +143,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 say(f"detected source: {importer.source} (pass --from to choose)")
             people_rejected = 0
             if args.with_people:
+                from ..people.import_ import people_first
+
                 people_rejected = await people_first(client, Path(options.input), importer.source, say, users=_users(args))
             result = await importer.run()
             say(summary("imported", result.created, result.elapsed, client, result.line(), noun="tickets"))

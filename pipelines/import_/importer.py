@@ -78,6 +78,9 @@ class Importer:
             raise InputError("Zendesk's CSV export writes dates in the account's time zone without saying which: pass "
                              "--source-tz with that zone (Zendesk Admin Center > Account > Localization), e.g. "
                              "--source-tz Europe/Berlin, or --source-tz UTC if it is UTC")
+        if options.lookups and self.reader.source not in source_api.NEEDS:
+            raise InputError(f"--{', --'.join(options.lookups)} resolve ids in Zendesk, Freshdesk and Help Scout "
+                             f"exports; this input reads as {self.reader.source} (--from to choose)")
         if self.reader.source == "generic":
             context.mapping = self._mapping(options.map_path)
         self.source = self.reader.source

@@ -12,6 +12,7 @@ domain (`is_domain_assignable`), so a source company's first domain is its domai
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -19,7 +20,6 @@ from ..errors import Skipped
 from .common import as_dict, dig
 
 NOTE_MAX = 1500  # the API's limit on a note
-ZONES = frozenset(available_timezones())
 Adapter = Callable[[dict[str, Any]], dict[str, Any]]
 
 # source -> kind -> the streams (or side-loaded arrays) that hold it
@@ -37,9 +37,15 @@ def note(*lines: tuple[str, Any]) -> str | None:
     return (text[: NOTE_MAX - 1] + "…") if len(text) > NOTE_MAX else (text or None)
 
 
+@cache
+def iana_zones() -> frozenset[str]:
+    """Read once, when first needed: listing the zone database takes a noticeable moment."""
+    return frozenset(available_timezones())
+
+
 def zone(value: Any) -> tuple[str | None, str | None]:
     """(IANA zone for the field, or None and the source's name for the note)."""
-    if isinstance(value, str) and value in ZONES:
+    if isinstance(value, str) and value in iana_zones():
         return value, None
     return None, value or None
 
