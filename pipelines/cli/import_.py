@@ -55,8 +55,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     links.add_argument("--download-attachments", dest="keep_links", action="store_false", default=False,
                        help="download attachments and inline images from the source now (default: its links expire)")
     links.add_argument("--keep-links", dest="keep_links", action="store_true", help="keep them on the source, linked from the message")
-    src.add_argument("--source-token", help="bearer token for the source's attachment URLs [HELPSPACE_SOURCE_TOKEN]; "
-                     "sent only to the source's own hosts")
+    src.add_argument("--source-token", help="the source's token, for its attachment URLs and (with --source-url) its "
+                     "API [HELPSPACE_SOURCE_TOKEN]; sent only to the source's own hosts")
     src.add_argument("--users", metavar="FILE", help="the source's users/contacts (JSONL or JSON, e.g. Zendesk's users "
                      "export), to resolve requester_id, assignee_id and comment authors")
     src.add_argument("--with-people", action="store_true",
