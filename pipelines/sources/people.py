@@ -68,13 +68,19 @@ def zendesk_user(u: dict[str, Any]) -> dict[str, Any]:
                          ("Fields", fields_text(u.get("user_fields"))), ("Zendesk user", u.get("id")))}
 
 
+def company(source: str, record: dict[str, Any], domains: list[str], notes: tuple[Any, ...], fields: Any,
+            **more: Any) -> dict[str, Any]:
+    """A source's organization or company: its first domain joins members by email (the rest
+    go into the note), its custom fields stay custom fields."""
+    return {"external_id": f"{source}:{record.get('id')}", "name": record.get("name"),
+            "domain": domains[0] if domains else None, "is_domain_assignable": bool(domains),
+            "note": note(*(("", n) for n in notes), ("Other domains", ", ".join(domains[1:]))),
+            "custom_fields": {k: v for k, v in as_dict(fields).items() if v not in (None, "")}, **more}
+
+
 def zendesk_organization(o: dict[str, Any]) -> dict[str, Any]:
-    domains = o.get("domain_names") or []
-    return {"external_id": f"zendesk:{o.get('id')}", "name": o.get("name"), "domain": domains[0] if domains else None,
-            "is_domain_assignable": bool(domains), "is_shared": bool(o.get("shared_tickets")),
-            "note": note(("", o.get("notes")), ("", o.get("details")), ("Other domains", ", ".join(domains[1:]))),
-            "custom_fields": {k: v for k, v in as_dict(o.get("organization_fields")).items() if v not in (None, "")},
-            "tags": list(o.get("tags") or [])}
+    return company("zendesk", o, o.get("domain_names") or [], (o.get("notes"), o.get("details")),
+                   o.get("organization_fields"), is_shared=bool(o.get("shared_tickets")), tags=list(o.get("tags") or []))
 
 
 def freshdesk_contact(c: dict[str, Any]) -> dict[str, Any]:
@@ -87,11 +93,7 @@ def freshdesk_contact(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def freshdesk_company(c: dict[str, Any]) -> dict[str, Any]:
-    domains = c.get("domains") or []
-    return {"external_id": f"freshdesk:{c.get('id')}", "name": c.get("name"), "domain": domains[0] if domains else None,
-            "is_domain_assignable": bool(domains),
-            "note": note(("", c.get("description")), ("", c.get("note")), ("Other domains", ", ".join(domains[1:]))),
-            "custom_fields": {k: v for k, v in as_dict(c.get("custom_fields")).items() if v not in (None, "")}}
+    return company("freshdesk", c, c.get("domains") or [], (c.get("description"), c.get("note")), c.get("custom_fields"))
 
 
 def helpscout_customer(c: dict[str, Any]) -> dict[str, Any]:

@@ -25,13 +25,19 @@ def bodies(server, ticket) -> list[str]:
     return [m["body"] for m in server.store.messages_of(ticket["id"])]
 
 
+def import_sample(server, tmp_path, name: str, source: str) -> bytes:
+    """Import a sample (copied: the journal goes beside it) and check the source was detected."""
+    src = tmp_path / name
+    src.write_bytes((SAMPLES / "sources" / name).read_bytes())
+    done = run(["import", "tickets", str(src)], server)
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"detected source: {source}".encode() in done.stderr
+    return done.stderr
+
+
 def test_freshdesk_airbyte_streams_resolve_people_groups_fields_and_outbound_authors(tmp_path):
-    src = tmp_path / "freshdesk.jsonl"
-    src.write_bytes((SAMPLES / "sources" / "freshdesk-airbyte.jsonl").read_bytes())
     with ServerThread() as server:
-        done = run(["import", "tickets", str(src)], server)
-        assert done.returncode == 0, done.stderr.decode()
-        assert b"detected source: freshdesk" in done.stderr and b"created 2" in done.stderr
+        assert b"created 2" in import_sample(server, tmp_path, "freshdesk-airbyte.jsonl", "freshdesk")
         found = by_subject(server)
     login = found["Cannot log in"]
     assert login["from_contact"]["value"] == "mia@customer.example"  # requester_id through the contacts stream
@@ -49,12 +55,8 @@ def test_freshdesk_airbyte_streams_resolve_people_groups_fields_and_outbound_aut
 
 
 def test_help_scout_singer_streams_join_threads_and_label_fields(tmp_path):
-    src = tmp_path / "helpscout.jsonl"
-    src.write_bytes((SAMPLES / "sources" / "helpscout-singer.jsonl").read_bytes())
     with ServerThread() as server:
-        done = run(["import", "tickets", str(src)], server)
-        assert done.returncode == 0, done.stderr.decode()
-        assert b"detected source: helpscout" in done.stderr
+        import_sample(server, tmp_path, "helpscout-singer.jsonl", "helpscout")
         refund = by_subject(server)["Refund for order 88"]
     assert refund["from_contact"]["value"] == "kim@customer.example" and refund["status"] == "closed"
     assert refund["assignee"]["email"] == "chen@helpdesk.example"
