@@ -178,28 +178,29 @@ class RecordReader:
         """Index users/agents/groups/fields files (given, or fetched from the source API)."""
         if not files or self.source not in singer.STREAMS:
             return
-        if self._singer is None:
-            self._singer = singer.SingerIndex(self.source)
-            self._singer.finish_indexing()
-            self.context.lookup = self._singer.lookup
+        index = self._index()
         for kind, path in files.items():
             for _, raw in jsonl.read_lines(self._document(path)):
                 item = singer.normalise(orjson.loads(raw), kind)
-                self._singer.add(item if singer.is_singer(item) else {"type": "RECORD", "stream": None, "record": item},
-                                 kind)
-        self._singer.commit()
+                index.add(item if singer.is_singer(item) else {"type": "RECORD", "stream": None, "record": item}, kind)
+        index.commit()
 
     def add_children(self, stream: str, path: Path) -> None:
         """Index child records (e.g. Help Scout threads fetched from its API) to join to their parents."""
         if self.source not in singer.STREAMS:
             return
+        index = self._index()
+        for _, raw in jsonl.read_lines(path):
+            index.add({"type": "RECORD", "stream": stream, "record": orjson.loads(raw)})
+        index.commit()
+
+    def _index(self) -> singer.SingerIndex:
+        """The on-disk index, made now when the input itself had nothing to index."""
         if self._singer is None:
             self._singer = singer.SingerIndex(self.source)
             self._singer.finish_indexing()
             self.context.lookup = self._singer.lookup
-        for _, raw in jsonl.read_lines(path):
-            self._singer.add({"type": "RECORD", "stream": stream, "record": orjson.loads(raw)})
-        self._singer.commit()
+        return self._singer
 
     def lookup_counts(self) -> dict[str, int]:
         """Users, agents, groups and fields the input offered, by kind (for the report)."""
