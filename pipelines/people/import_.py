@@ -28,7 +28,7 @@ from helpspace_async import AmbiguousCreate, HelpSpaceClient, ValidationError
 from ..attachments import b64, read_attachment
 from ..errors import InputError, Rejected, Skipped, UnsafePath
 from ..import_.journal import Journal
-from ..sources.people import STREAMS
+from ..sources.people import ADAPTERS, STREAMS
 from .kinds import CUSTOMERS, ORGANIZATIONS, Kind
 from .reader import PeopleReader
 
@@ -207,6 +207,8 @@ async def people_first(client: HelpSpaceClient | None, tickets_input: Path, sour
         raise InputError(f"--with-people reads Zendesk, Freshdesk and Help Scout people, not {source}'s")
     rejected, counted = 0, []
     for kind in (ORGANIZATIONS, CUSTOMERS):
+        if kind.name not in ADAPTERS[source]:
+            continue  # Help Scout has customers, no companies
         total = 0
         for path, plain_ok in ((tickets_input, False), *(((users, True),) if users and kind is CUSTOMERS else ())):
             reader = PeopleReader(path, kind, source)

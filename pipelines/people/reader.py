@@ -42,7 +42,8 @@ class PeopleReader:
             raise InputError(f"input file {path} not found")
         self.kind = kind
         self._temporary: list[Path] = []
-        if path.is_dir():
+        self.folder = path.is_dir()  # Airbyte raw files: each file names its stream
+        if self.folder:
             self.files = sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
         elif documents.sniff(path) == "document":
             self.files = [documents.to_jsonl(path)]
@@ -64,10 +65,10 @@ class PeopleReader:
 
     def _messages(self) -> Iterator[tuple[int, Any]]:
         for path in self.files:
-            stream = singer.stream_of_file(path) if len(self.files) > 1 or path.parent.is_dir() else None
+            stream = singer.stream_of_file(path) if self.folder else None
             for line, raw in jsonl.read_lines(path):
                 try:
-                    yield line, singer.normalise(orjson.loads(raw), stream if len(self.files) > 1 else None)
+                    yield line, singer.normalise(orjson.loads(raw), stream)
                 except orjson.JSONDecodeError as exc:
                     yield line, Rejected(f"not valid JSON ({exc})")
 

@@ -78,3 +78,14 @@ def test_freshdesk_contacts_and_companies_from_airbyte_streams_before_their_tick
     assert journals == ["freshdesk-airbyte.jsonl.customers.state.jsonl", "freshdesk-airbyte.jsonl.organizations.state.jsonl",
                         "freshdesk-airbyte.jsonl.state.jsonl"]
     assert all(orjson.loads(x) for x in (tmp_path / "freshdesk-airbyte.jsonl.customers.state.jsonl").read_bytes().splitlines())
+
+
+def test_help_scout_customers_before_their_conversations(tmp_path):
+    src = copy(tmp_path, "helpscout-singer.jsonl")
+    with ServerThread(tickets=0) as server:
+        done = run(["import", "tickets", str(src), "--with-people"], server)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"organizations:" not in done.stderr  # Help Scout has no companies to import
+        kim = customer_by_email(server)["kim@customer.example"]
+        assert kim["name"] == "Kim Lee" and "Phone: +82 2 555 0100" in kim["note"] and "Location: Seoul" in kim["note"]
+        assert len(server.store.live) == 1
