@@ -223,7 +223,11 @@ async def people_first(client: HelpSpaceClient | None, tickets_input: Path, sour
             total += done.records
             say(f"{kind.name}: {done.line()}" + (f" (rejects: {done.rejects_path})" if done.rejected else ""))
             rejected += done.rejected
-        counted.append(f"{kind.name} {total:,} in the input")
+        if client is None or total:
+            counted.append(f"{kind.name} {total:,} in the input")
     if client is None:
         say("people first: " + ", ".join(counted) + " (a dry run doesn't read the target to match them)")
+    elif not any(counted):
+        say("--with-people: INPUT holds no users or companies (give them with --users FILE, or import them with "
+            "`helpspace import customers|organizations FILE`)")
     return rejected

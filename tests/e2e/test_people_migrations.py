@@ -89,3 +89,10 @@ def test_help_scout_customers_before_their_conversations(tmp_path):
         kim = customer_by_email(server)["kim@customer.example"]
         assert kim["name"] == "Kim Lee" and "Phone: +82 2 555 0100" in kim["note"] and "Location: Seoul" in kim["note"]
         assert len(server.store.live) == 1
+
+
+def test_with_people_on_an_input_without_people_says_so(tmp_path):
+    src = copy(tmp_path, "zendesk.jsonl")
+    with ServerThread(tickets=0) as server:
+        done = run(["import", "tickets", str(src), "--with-people", "--keep-links"], server)
+    assert b"--with-people: INPUT holds no users or companies" in done.stderr, done.stderr.decode()
