@@ -12,7 +12,7 @@ Endpoints and paging, as each helpdesk documents them:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -74,6 +74,35 @@ def cache_folder(input_path: Path) -> Path:
     return input_path.with_name(input_path.name + ".source")
 
 
+class SourceAPIFailed(Exception):
+    """A page the source's API did not give (a status, a network failure, not JSON)."""
+
+
+def endpoint(base_url: str, path: str) -> str:
+    """`https://acme.zendesk.com` + `/api/v2/users.json` (a base with a path keeps it)."""
+    return urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
+
+
+async def every_page(fetcher: SourceFetcher, url: str) -> AsyncIterator[Any]:
+    """Each page's JSON body, following the source's next links (whichever way it says them);
+    a link seen before, or MAX_PAGES of them, ends the walk."""
+    seen: set[str] = set()
+    next_url: str | None = url
+    while next_url and len(seen) < MAX_PAGES and next_url not in seen:
+        seen.add(next_url)
+        shown = next_url.split("?", 1)[0]  # a query string may carry a signature: never printed
+        try:
+            got = await fetcher.get(next_url, counted=False)
+            body = orjson.loads(got.data)
+        except HelpSpaceError as exc:
+            raise SourceAPIFailed(f"{shown}: {exc}") from None
+        except orjson.JSONDecodeError:
+            raise SourceAPIFailed(f"{shown} answered something other than JSON") from None
+        yield body
+        following = next_page(body, got.next_url)
+        next_url = urljoin(next_url, following) if following else None
+
+
 async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, kinds: list[str], cache: Path,
                         say: Callable[[str], None]) -> dict[str, Path]:
     """Each kind's records as a JSONL file in `cache` (kept for reruns); kind -> file. A kind
@@ -85,9 +114,8 @@ async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, kind
         if path.exists():
             say(f"{kind}: read from the cache {path} (delete it to fetch again)")
         else:
-            url = urljoin(base_url.rstrip("/") + "/", ENDPOINTS[source][kind].lstrip("/"))
             try:
-                count = await _fetch_kind(fetcher, url, path)
+                count = await _fetch_kind(fetcher, endpoint(base_url, ENDPOINTS[source][kind]), path)
             except SourceAPIFailed as exc:
                 say(f"warning: {kind} not fetched: {exc}; check --source-url and the credentials (--source-token, "
                     f"--source-user, --source-auth), or give them as a file (--{kind} FILE)")
@@ -97,33 +125,16 @@ async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, kind
     return found
 
 
-class SourceAPIFailed(Exception):
-    """A list the source's API did not give (a status, a network failure, not JSON)."""
-
-
 async def _fetch_kind(fetcher: SourceFetcher, url: str, path: Path) -> int:
     """Every page of one list into `path` (written whole, then renamed: a half list is never cached)."""
     part = path.with_name(path.name + ".part")
-    count, pages, seen = 0, 0, set()
-    next_url: str | None = url
+    count = 0
     try:
         with open(part, "wb") as out:
-            while next_url and pages < MAX_PAGES and next_url not in seen:
-                seen.add(next_url)
-                shown = next_url.split("?", 1)[0]  # a query string may carry a signature: never printed
-                try:
-                    got = await fetcher.get(next_url, counted=False)
-                    body = orjson.loads(got.data)
-                except HelpSpaceError as exc:
-                    raise SourceAPIFailed(f"{shown}: {exc}") from None
-                except orjson.JSONDecodeError:
-                    raise SourceAPIFailed(f"{shown} answered something other than JSON") from None
+            async for body in every_page(fetcher, url):
                 for record in page_records(body):
                     out.write(orjson.dumps(record) + b"\n")
                     count += 1
-                pages += 1
-                following = next_page(body, got.next_url)
-                next_url = urljoin(next_url, following) if following else None
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -161,9 +172,8 @@ class LinkRefresher:
     def __init__(self, fetcher: SourceFetcher, source: str, base_url: str) -> None:
         self.fetcher = fetcher
         self.paths = TICKET_ATTACHMENTS.get(source, ())
-        self.base_url = base_url.rstrip("/") + "/"
+        self.base_url = base_url
         self._fresh: dict[str, dict[str, str]] = {}  # ticket id -> attachment id -> url
-        self.refreshed = 0
 
     async def fresh_url(self, ticket_id: str, attachment_id: str) -> str | None:
         """A newly signed link for this attachment; None when the source can't say."""
@@ -172,16 +182,11 @@ class LinkRefresher:
         if ticket_id not in self._fresh:
             urls: dict[str, str] = {}
             for path in self.paths:
-                next_url: str | None = urljoin(self.base_url, path.format(id=ticket_id).lstrip("/"))
-                while next_url:
-                    try:
-                        got = await self.fetcher.get(next_url, counted=False)
-                        body = orjson.loads(got.data)
-                    except (HelpSpaceError, orjson.JSONDecodeError):
-                        break
-                    urls.update(attachment_urls(body))
-                    following = next_page(body, got.next_url)
-                    next_url = urljoin(next_url, following) if following else None
+                try:
+                    async for body in every_page(self.fetcher, endpoint(self.base_url, path.format(id=ticket_id))):
+                        urls.update(attachment_urls(body))
+                except SourceAPIFailed:
+                    continue  # what the other path gave still counts
             if len(self._fresh) >= REFRESH_CACHE:
                 self._fresh.pop(next(iter(self._fresh)))
             self._fresh[ticket_id] = urls
@@ -201,7 +206,7 @@ async def fetch_children(fetcher: SourceFetcher, source: str, base_url: str, par
     reads instead of asking again. None when the source has no such endpoint."""
     if source not in CHILDREN:
         return None
-    what, endpoint, _, parent_key = CHILDREN[source]
+    what, path_of, _, parent_key = CHILDREN[source]
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{what}s.jsonl"
     have = set()
@@ -211,16 +216,11 @@ async def fetch_children(fetcher: SourceFetcher, source: str, base_url: str, par
     failed = 0
     with open(path, "ab") as out:
         for parent in missing:
-            url: str | None = urljoin(base_url.rstrip("/") + "/", endpoint.format(id=parent).lstrip("/"))
             records: list[dict[str, Any]] = []
             try:
-                while url:
-                    got = await fetcher.get(url, counted=False)
-                    body = orjson.loads(got.data)
+                async for body in every_page(fetcher, endpoint(base_url, path_of.format(id=parent))):
                     records += page_records(body)
-                    following = next_page(body, got.next_url)
-                    url = urljoin(url, following) if following else None
-            except (HelpSpaceError, orjson.JSONDecodeError):
+            except SourceAPIFailed:
                 failed += 1
                 continue  # its record stays rejected, saying how to export it
             out.write(b"".join(orjson.dumps({**r, parent_key: r.get(parent_key) or parent}) + b"\n" for r in records))
