@@ -33,6 +33,7 @@ from .exactly_once import ExactlyOnce
 from .journal import Journal
 from .reader import RecordReader, Row, SkippedRecord, Unreadable
 from .records import Plan, make_plan
+from .source_lookups import SourceLookups
 from .summary import ImportSummary
 
 READ_BATCH = 32  # records read per trip to the reader thread
@@ -91,8 +92,8 @@ class Importer:
         hosts = SOURCE_HOSTS.get(self.source, ()) + tuple(host_pattern(u) for u in options.source_urls)
         self.fetcher = SourceFetcher(options.source_token, user=options.source_user, auth=options.source_auth, hosts=hosts)
         base_dir = Path(options.attachments_dir) if options.attachments_dir else path.parent
-        refresher = (source_api.LinkRefresher(self.fetcher, self.source, options.source_urls[0])
-                     if options.source_urls and options.source_token else None)
+        api_url = options.source_urls[0] if options.source_urls and options.source_token else None  # the source's API
+        refresher = source_api.LinkRefresher(self.fetcher, self.source, api_url) if api_url else None
         self.encoder = Encoder(base_dir, self.fetcher, keep_links=options.keep_links,
                                download_images=self.source != "helpspace", refresher=refresher)
         self.journal: Journal | None = None
@@ -100,8 +101,9 @@ class Importer:
         self._rejects: IO[bytes] | None = None
         self._agents: dict[str, int] | None = None
         self._agents_lock = asyncio.Lock()
-        self._asked_source: set[str] = set()  # lookup kinds already fetched (or tried) from the source's API
         self.notice: Callable[[str], None] = lambda _: None  # the CLI prints what the run fetched or read
+        self.lookups = SourceLookups(self.fetcher, self.reader, api_url, path,
+                                     lambda message: self.notice(message))
 
     @staticmethod
     def _mapping(path: str | None) -> dict[str, Any]:
@@ -121,7 +123,7 @@ class Importer:
         try:
             await asyncio.to_thread(self.reader.index_streams)
             tags, total, needs = await asyncio.to_thread(self._survey)
-            while await self._lookups_from_source(needs):  # names and labels changed, and what a rejected
+            while await self.lookups.add_missing(needs):  # names and labels changed, and what a rejected
                 tags, total, needs = await asyncio.to_thread(self._survey)  # record named is seen now
             self.summary.lookups = self.reader.lookup_counts()
             self.progress.start(total, "import" if not self.options.dry_run else "dry run")
@@ -147,34 +149,6 @@ class Importer:
             self.summary.expiring_links = self.encoder.expiring_links
             self.summary.elapsed = time.monotonic() - started
         return self.summary
-
-    async def _lookups_from_source(self, needs: dict[str, set[str]]) -> bool:
-        """What the records named by id and the input didn't describe (users, agents, groups,
-        fields; Help Scout threads), from the source's API when --source-url and credentials
-        are given; cached beside the input for reruns. True when something was added."""
-        options = self.options
-        endpoints = source_api.ENDPOINTS.get(self.source, {})
-        if not needs or not options.source_urls or not options.source_token or not endpoints:
-            return False
-        cache = source_api.cache_folder(Path(options.input))
-        children = source_api.CHILDREN.get(self.source)
-        if children and needs.get(children[0]) and children[0] not in self._asked_source:
-            self._asked_source.add(children[0])
-            path = await source_api.fetch_children(self.fetcher, self.source, options.source_urls[0],
-                                                   needs[children[0]], cache, self.notice)
-            if path is not None:
-                await asyncio.to_thread(self.reader.add_children, children[2], path)
-                return True
-        kinds = {kind for what in needs for kind in source_api.NEEDS.get(self.source, {}).get(what, ())}
-        missing = sorted(kind for kind in kinds - self._asked_source if kind in endpoints
-                         and not self.reader.lookup_counts().get(kind))
-        self._asked_source.update(missing)  # each kind is asked for once, whatever the answer
-        if not missing:
-            return False
-        files = await source_api.fetch_lookups(self.fetcher, self.source, options.source_urls[0], missing, cache,
-                                               self.notice)
-        await asyncio.to_thread(self.reader.add_lookups, files)
-        return bool(files)
 
     def _survey(self) -> tuple[set[str], int, dict[str, set[str]]]:
         """First pass: count records, collect the tags they use and what they name by an id

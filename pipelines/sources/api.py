@@ -1,10 +1,11 @@
 """Users, agents, groups and fields read from the source helpdesk's own API, when the input
-doesn't carry them: fetched once per kind, every page, and cached on disk beside the input
-so a rerun reads the cache (delete the folder to fetch again).
+doesn't carry them: fetched once per kind, every page (or, where the source shows records by
+id, only those named), and cached on disk beside the input so a rerun reads the cache
+(delete the folder to fetch again).
 
 Endpoints and paging, as each helpdesk documents them:
 - Zendesk: `/api/v2/users.json` etc., cursor pages (`meta.has_more`, `links.next`) or the
-  older `next_page`;
+  older `next_page`; `/api/v2/users/show_many.json?ids=` for up to 100 users by id;
 - Freshdesk: `/api/v2/contacts` etc., a JSON array per page, the next in the Link header;
 - Help Scout (`https://api.helpscout.net`): `/v2/customers` etc., records in `_embedded`,
   the next page in `_links.next.href`.
@@ -40,7 +41,25 @@ NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
                   "group": ("groups",), "field": ("fields",)},
     "helpscout": {"requester": ("users",), "assignee": ("agents",), "author": ("agents",), "group": ("groups",)},
 }
+# source -> kind -> the records named by id, IDS_PER_CALL at a time: a huge account's users are
+# not all listed to resolve the few thousand a migration names (Zendesk's Show Many Users)
+BY_IDS: dict[str, dict[str, str]] = {"zendesk": {"users": "/api/v2/users/show_many.json?ids={ids}"}}
+IDS_PER_CALL = 100
 MAX_PAGES = 100_000  # a source that pages forever is stopped, not followed
+
+
+def shown_by_id(source: str, kind: str, ids: set[str]) -> bool:
+    """Whether these ids can be asked for by id (numeric ids, an endpoint for it), not by listing all."""
+    return kind in BY_IDS.get(source, {}) and bool(ids) and all(i.isdigit() for i in ids)
+
+
+def named_ids(source: str, needs: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Lookup kind -> the ids that records left unresolved and that kind would resolve."""
+    named: dict[str, set[str]] = {}
+    for what, ids in needs.items():
+        for kind in NEEDS.get(source, {}).get(what, ()):
+            named.setdefault(kind, set()).update(ids)
+    return named
 
 
 def page_records(body: Any) -> list[dict[str, Any]]:
@@ -103,26 +122,50 @@ async def every_page(fetcher: SourceFetcher, url: str) -> AsyncIterator[Any]:
         next_url = urljoin(next_url, following) if following else None
 
 
-async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, kinds: list[str], cache: Path,
+async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, named: dict[str, set[str]], cache: Path,
                         say: Callable[[str], None]) -> dict[str, Path]:
-    """Each kind's records as a JSONL file in `cache` (kept for reruns); kind -> file. A kind
-    the API doesn't give is said and left out: its ids stay unresolved, and the report lists them."""
+    """Each kind's records as a JSONL file in `cache` (kept for reruns); kind -> file. `named`
+    holds the ids records left unresolved, per kind: where the source can show records by id,
+    only those are asked for; otherwise the whole list. A kind the API doesn't give is said and
+    left out: its ids stay unresolved, and the report lists them."""
     cache.mkdir(parents=True, exist_ok=True)
     found: dict[str, Path] = {}
-    for kind in kinds:
-        path = cache / f"{kind}.jsonl"
-        if path.exists():
-            say(f"{kind}: read from the cache {path} (delete it to fetch again)")
-        else:
-            try:
-                count = await _fetch_kind(fetcher, endpoint(base_url, ENDPOINTS[source][kind]), path)
-            except SourceAPIFailed as exc:
-                say(f"warning: {kind} not fetched: {exc}; check --source-url and the credentials (--source-token, "
-                    f"--source-user, --source-auth), or give them as a file (--{kind} FILE)")
-                continue
-            say(f"{kind}: {count:,} fetched from the source API, cached in {path}")
-        found[kind] = path
+    for kind, ids in named.items():
+        listed, shown = cache / f"{kind}.jsonl", cache / f"{kind}-by-id.jsonl"  # the whole list; those asked by id
+        try:
+            if listed.exists():
+                say(f"{kind}: read from the cache {listed} (delete it to fetch again)")
+            elif shown_by_id(source, kind, ids):
+                asked, cached = await _fetch_named(fetcher, endpoint(base_url, BY_IDS[source][kind]), ids, shown)
+                say(f"{kind}: {asked:,} of the {len(ids):,} named asked of the source API"
+                    + (f", {cached:,} read from the cache {shown}" if cached else f", cached in {shown}"))
+            else:
+                count = await _fetch_kind(fetcher, endpoint(base_url, ENDPOINTS[source][kind]), listed)
+                say(f"{kind}: {count:,} fetched from the source API, cached in {listed}")
+        except SourceAPIFailed as exc:
+            say(f"warning: {kind} not fetched: {exc}; check --source-url and the credentials (--source-token, "
+                f"--source-user, --source-auth), or give them as a file (--{kind} FILE)")
+        for path in (listed, shown):  # the whole list when there is one
+            if path.exists():
+                found[kind] = path
+                break
     return found
+
+
+async def _fetch_named(fetcher: SourceFetcher, url_of: str, ids: set[str], path: Path) -> tuple[int, int]:
+    """The records with these ids, IDS_PER_CALL a call, appended to `path` (what it already holds
+    is not asked again, so an interrupted fetch goes on where it stopped); (asked, from the cache)."""
+    have: set[str] = set()
+    if path.exists():
+        have = {str(orjson.loads(line).get("id")) for line in path.read_bytes().splitlines() if line.strip()}
+    missing = sorted(ids - have, key=int)
+    with open(path, "ab") as out:
+        for start in range(0, len(missing), IDS_PER_CALL):
+            chunk = ",".join(missing[start:start + IDS_PER_CALL])
+            async for body in every_page(fetcher, url_of.replace("{ids}", chunk)):
+                out.write(b"".join(orjson.dumps(record) + b"\n" for record in page_records(body)))
+                out.flush()
+    return len(missing), len(ids & have)
 
 
 async def _fetch_kind(fetcher: SourceFetcher, url: str, path: Path) -> int:

@@ -60,10 +60,6 @@ def _author(c: dict[str, Any], ctx: SourceContext, unresolved: list[tuple[str, s
 def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     unresolved: list[tuple[str, str]] = []
     requester = as_dict(t.get("requester")) or ctx.find("users", t.get("requester_id"))
-    if not requester.get("email") and not t.get("email") and t.get("requester_id") is not None:
-        raise Rejected(f"requester {t['requester_id']} has no email here: give the contacts (a contacts stream, "
-                       "--users FILE, or --source-url with credentials)", {"from_contact.email": ["unresolved requester_id"]},
-                       [("requester", str(t["requester_id"]))])
     if t.get("spam"):
         mapped, extra = "spam", list[str]()
     else:
@@ -92,6 +88,10 @@ def convert(t: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     if t.get("source") == OUTBOUND:  # the first message is the agent's, sent to the requester
         first = with_author(first, responder.get("name"), responder.get("email"), "agent")
         flags.append("outbound: first message by the agent")
+    if not requester.get("email") and not t.get("email") and t.get("requester_id") is not None:  # after the rest:
+        raise Rejected(f"requester {t['requester_id']} has no email here: give the contacts (a contacts stream, "  # all
+                       "--users FILE, or --source-url with credentials)", {"from_contact.email": ["unresolved requester_id"]},
+                       [("requester", str(t["requester_id"])), *unresolved])  # it names is looked up at once
     return SourceRecord({
         "external_id": f"freshdesk:{t.get('id')}",
         "subject": t.get("subject") or f"Freshdesk #{t.get('id')}",

@@ -130,10 +130,12 @@ class SingerIndex:
             keys.add("name:" + str(name).lower())
             if kind == "fields":
                 keys.add(str(name))
-        for key in keys:
-            self._db.execute("INSERT OR REPLACE INTO lookup VALUES (?, ?, ?)", (kind, key, blob))
-        if keys:
-            self.counts[kind] = self.counts.get(kind, 0) + 1
+        counted = str(record["id"]) if record.get("id") is not None else "name:" + str(name).lower()
+        for key in keys:  # the newest wins; a record given again (a later round of lookups) is counted once
+            if not self._db.execute("INSERT OR IGNORE INTO lookup VALUES (?, ?, ?)", (kind, key, blob)).rowcount:
+                self._db.execute("UPDATE lookup SET json = ? WHERE kind = ? AND key = ?", (blob, kind, key))
+            elif key == counted:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def finish_indexing(self) -> None:
         self._db.execute("CREATE INDEX child_parent ON child (stream, parent, seq)")

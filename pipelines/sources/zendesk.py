@@ -62,10 +62,6 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     requester = as_dict(t.get("requester")) or ctx.find("users", t.get("requester_id"))
     source_from = as_dict(dig(t, "via.source.from"))
     email = requester.get("email") or source_from.get("address")
-    if not email and t.get("requester_id") is not None:
-        raise Rejected(f"requester {t['requester_id']} has no email here: give the users (a users stream, side-loaded "
-                       "\"users\" in the same document, or --users FILE)", {"from_contact.email": ["unresolved requester_id"]},
-                       [("requester", str(t["requester_id"]))])
     comments = sorted(t.get("comments") or [], key=lambda c: c.get("created_at") or "")
     public = [c for c in comments if c.get("public", True)]
     flags: list[str] = []
@@ -91,6 +87,10 @@ def convert(raw: dict[str, Any], ctx: SourceContext) -> SourceRecord:
     tags += field_tags(t.get("custom_fields"), ctx, unresolved)
     group = _person(t, "group", "groups", ctx, unresolved, "group")
     assignee = _person(t, "assignee", "users", ctx, unresolved, "assignee")
+    if not email and t.get("requester_id") is not None:  # rejected once all it names is listed, to be looked up at once
+        raise Rejected(f"requester {t['requester_id']} has no email here: give the users (a users stream, side-loaded "
+                       "\"users\" in the same document, or --users FILE)", {"from_contact.email": ["unresolved requester_id"]},
+                       [("requester", str(t["requester_id"])), *unresolved])
     return SourceRecord({
         "external_id": f"zendesk:{t.get('id')}",
         "subject": t.get("subject") or t.get("raw_subject") or (t.get("description") or "")[:80] or f"Zendesk #{t.get('id')}",

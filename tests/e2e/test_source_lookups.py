@@ -74,16 +74,28 @@ IDS_ONLY = [
 ]
 
 
-class ZendeskAPI(HandlerThread):
-    """Zendesk's list endpoints as documented: cursor pages (`meta.has_more`, `links.next`)."""
+KNOWN_USERS = {91: {"id": 91, "name": "Page One", "email": "one@customer.example", "role": "end-user"},
+               92: {"id": 92, "name": "Ada Agent", "email": "ada@helpdesk.example", "role": "agent"}}
 
-    def __init__(self) -> None:
+
+class ZendeskAPI(HandlerThread):
+    """Zendesk's endpoints as documented: list pages by cursor (`meta.has_more`, `links.next`);
+    Show Many Users (`/api/v2/users/show_many.json?ids=1,2`, at most 100 ids, unknown ids left out)."""
+
+    def __init__(self, users: dict[int, dict] | None = None) -> None:
         self.requests: list[tuple[str, str | None]] = []
+        self.users = KNOWN_USERS if users is None else users
         super().__init__(self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.path_qs, request.headers.get("Authorization")))
         base = f"http://{request.host}"
+        if request.path == "/api/v2/users/show_many.json":
+            ids = [int(i) for i in request.query["ids"].split(",")]
+            if len(ids) > 100:
+                return web.json_response({"error": "InvalidValue", "description": "at most 100 ids"}, status=400)
+            found = [self.users[i] for i in ids if i in self.users]
+            return web.json_response({"users": found, "next_page": None, "previous_page": None, "count": len(found)})
         if request.path == "/api/v2/users.json" and "page[after]" not in request.query:
             return web.json_response({"users": [{"id": 91, "name": "Page One", "email": "one@customer.example", "role": "end-user"}],
                                       "meta": {"has_more": True, "after_cursor": "c1"},
@@ -109,9 +121,11 @@ def test_ids_resolved_from_the_source_api_once_then_from_the_cache(tmp_path):
                 "--source-url", host, "--dry-run"]
         dry = run(args, server)
         assert dry.returncode == 0, dry.stderr.decode()
-        assert b"users: 2 fetched from the source API" in dry.stderr and b"resolved from: fields 1, groups 1, users 2" in dry.stderr
+        assert b"users: 2 of the 2 named asked of the source API" in dry.stderr
+        assert b"resolved from: fields 1, groups 1, users 2" in dry.stderr
         fetched = len(api.requests)
-        assert fetched == 4  # two pages of users, groups, fields; every one with the source's Basic credentials
+        assert fetched == 3  # the named users at once, groups, fields; every one with the source's Basic credentials
+        assert "/api/v2/users/show_many.json?ids=91,92" in [path for path, _ in api.requests]
         assert {auth for _, auth in api.requests} == {"Basic " + base64.b64encode(b"me@acme.example/token:zd-api").decode()}
         done = run(args[:-1], server)  # the real run reads the cache
         assert done.returncode == 0, done.stderr.decode()
@@ -120,7 +134,49 @@ def test_ids_resolved_from_the_source_api_once_then_from_the_cache(tmp_path):
     assert ticket["from_contact"]["value"] == "one@customer.example" and ticket["assignee"]["email"] == "ada@helpdesk.example"
     assert ticket["team"]["name"] == "Second Level" and "field-plan-gold-plan" in ticket["tags"]
     assert bodies(server, ticket)[1] == "<p>Hi</p>" + AUTHOR.format("Ada Agent &lt;ada@helpdesk.example&gt;, agent")
-    assert sorted(p.name for p in (tmp_path / "zd.jsonl.source").iterdir()) == ["fields.jsonl", "groups.jsonl", "users.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "zd.jsonl.source").iterdir()) == ["fields.jsonl", "groups.jsonl", "users-by-id.jsonl"]
+
+
+def zendesk_ticket(n: int, requester: int) -> dict:
+    return {"id": n, "subject": f"T{n}", "status": "open", "requester_id": requester, "created_at": "2024-03-01T09:00:00Z",
+            "comments": [{"id": 1, "public": True, "author_id": requester, "html_body": "<p>x</p>",
+                          "created_at": "2024-03-01T09:00:00Z"}]}
+
+
+def test_named_users_are_asked_a_hundred_at_a_time_and_an_interrupted_fetch_goes_on(tmp_path):
+    # a huge account's users are not listed whole: only the 230 the tickets name, 100 a call
+    users = {i: {"id": i, "name": f"U{i}", "email": f"u{i}@customer.example", "role": "end-user"} for i in range(1000, 1230)}
+    src = tmp_path / "zd.jsonl"
+    src.write_bytes(b"".join(orjson.dumps(zendesk_ticket(i, 1000 + i)) + b"\n" for i in range(230)))
+    cache = tmp_path / "zd.jsonl.source"
+    cache.mkdir()  # an interrupted run had fetched the first 30
+    (cache / "users-by-id.jsonl").write_bytes(b"".join(orjson.dumps(users[i]) + b"\n" for i in range(1000, 1030)))
+    api = ZendeskAPI(users)
+    with api as host:
+        args = ["import", "tickets", str(src), "--source-user", "me@acme.example/token", "--source-token", "zd-api",
+                "--source-url", host, "--dry-run"]
+        dry = run(args)
+        report = dry.stderr.decode()
+        assert dry.returncode == 0, report
+        assert "230 records read" in report and "users: 200 of the 230 named asked of the source API, 30 read" in report
+        asked = [path.split("ids=", 1)[1].split(",") for path, _ in api.requests]
+        assert [len(ids) for ids in asked] == [100, 100]  # no listing of every user, nothing asked twice
+        assert sorted(int(i) for ids in asked for i in ids) == list(range(1030, 1230))
+        again = run(args)
+        assert again.returncode == 0 and len(api.requests) == 2  # the rerun reads the cache
+
+
+def test_users_named_by_name_are_listed_whole(tmp_path):
+    # a Zendesk CSV names its assignee by name: Show Many can't find names, the list can
+    src = tmp_path / "zd.csv"
+    src.write_text("ID,Requester,Requester ID,Requester email,Assignee,Subject,Status,Created at\n"
+                   "7,Mia,601,mia@customer.example,Ada Agent,Hello,open,2024-03-01 09:00\n", encoding="utf-8")
+    with ZendeskAPI() as host:
+        dry = run(["import", "tickets", str(src), "--source-tz", "UTC", "--source-token", "zd-api", "--source-user",
+                   "me@acme.example/token", "--source-url", host, "--dry-run"])
+        report = dry.stderr.decode()
+    assert dry.returncode == 0, report
+    assert "users: 2 fetched from the source API" in report and "by assignee: ada@helpdesk.example 1" in report
 
 
 def test_dry_run_lists_what_it_could_not_resolve_and_files_resolve_it(tmp_path):
@@ -131,6 +187,7 @@ def test_dry_run_lists_what_it_could_not_resolve_and_files_resolve_it(tmp_path):
     assert dry.returncode == 1, report  # the requester can't be resolved: rejected, saying what to give
     assert "1 records read, 0 requests would be sent, 1 rejected" in report
     assert "unresolved requesters" in report and "--users/--agents/--groups/--fields FILE" in report
+    assert "unresolved assignees (" in report and "unresolved groups (" in report  # a rejected record lists all it names
 
     users, groups, fields = tmp_path / "users.json", tmp_path / "groups.json", tmp_path / "fields.json"
     users.write_bytes(orjson.dumps({"users": [{"id": 91, "name": "One", "email": "one@customer.example"}]}))

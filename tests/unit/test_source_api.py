@@ -47,3 +47,43 @@ def test_a_one_line_ticket_with_conversations_is_jsonl_not_a_wrapper(tmp_path: P
     wrapper = tmp_path / "users"
     wrapper.write_text('{"users": [{"id": 1}], "next_page": null}')
     assert documents.sniff(wrapper) == "document"
+
+
+def test_a_lookup_given_again_is_counted_once_and_the_newest_wins():
+    from pipelines.sources.singer import SingerIndex
+
+    index = SingerIndex("zendesk")
+    try:
+        index.add_lookup("users", {"id": 7, "name": "Old", "email": "old@x.example"})
+        index.add_lookup("users", {"id": 7, "name": "New", "email": "new@x.example"})  # a later round of lookups
+        assert index.counts == {"users": 1}
+        assert index.lookup("users", 7)["email"] == "new@x.example"
+    finally:
+        index.close()
+
+
+class _Reader:
+    source = "zendesk"
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+
+    def lookup_counts(self) -> dict[str, int]:
+        return self.counts
+
+
+def test_what_is_asked_of_the_source_api_each_round(tmp_path: Path):
+    from pipelines.import_.source_lookups import SourceLookups
+
+    lookups = SourceLookups(None, _Reader({}), "https://acme.zendesk.com", tmp_path / "in.jsonl", print)  # type: ignore[arg-type]
+    endpoints = {"users": "u", "groups": "g"}
+    first = lookups._not_yet_asked({"users": {"1", "2"}, "groups": {"5"}, "tickets": {"9"}}, endpoints)
+    assert first == {"users": {"1", "2"}, "groups": {"5"}}  # no endpoint for tickets: not asked
+    # the next round: users shown by id are asked for the ids named since; a listed kind never twice
+    assert lookups._not_yet_asked({"users": {"1", "2", "3"}, "groups": {"5", "6"}}, endpoints) == {"users": {"3"}}
+    assert lookups._not_yet_asked({"users": {"1", "2", "3"}}, endpoints) == {}
+    names = SourceLookups(None, _Reader({}), "u", tmp_path / "in.jsonl", print)  # type: ignore[arg-type]
+    assert names._not_yet_asked({"users": {"Ada Agent"}}, endpoints) == {"users": {"Ada Agent"}}  # listed whole, once
+    assert names._not_yet_asked({"users": {"Ada Agent", "7"}}, endpoints) == {}
+    given = SourceLookups(None, _Reader({"users": 3}), "u", tmp_path / "in.jsonl", print)  # type: ignore[arg-type]
+    assert given._not_yet_asked({"users": {"8"}}, endpoints) == {}  # the input describes users: the API isn't asked
