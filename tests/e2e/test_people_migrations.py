@@ -91,6 +91,26 @@ def test_help_scout_customers_before_their_conversations(tmp_path):
         assert len(server.store.live) == 1
 
 
+def test_help_scout_airbyte_streams_threads_once_and_customers_first(tmp_path):
+    # Airbyte's source-help-scout asks conversations with embed=threads and also reads every
+    # conversation's threads into conversation_threads, records without a conversation id:
+    # each thread must arrive once, from the conversation
+    src = copy(tmp_path, "helpscout-airbyte.jsonl")
+    with ServerThread(tickets=0) as server:
+        done = run(["import", "tickets", str(src), "--with-people"], server)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"detected source: helpscout" in done.stderr
+        noa = customer_by_email(server)["noa@customer.example"]
+        assert noa["name"] == "Noa Levi" and noa["job_title"] == "CTO" and "Phone: +972 4 555 0101" in noa["note"]
+        (ticket,) = [server.store.tickets[i] for i in server.store.live]
+        bodies = [m["body"] for m in server.store.messages_of(ticket["id"])]
+    assert ticket["subject"] == "CSV export times out" and ticket["from_contact"]["value"] == "noa@customer.example"
+    assert ticket["assignee"]["email"] == "ada@helpdesk.example" and ticket["status"] == "closed"
+    assert {"exports", "field-order-channel-web-shop"} <= set(ticket["tags"])
+    assert len(bodies) == 2 and bodies[0].startswith("<p>The export to CSV times out.</p>")
+    assert bodies[1].startswith("<p>Fixed in today's release.</p>")
+
+
 def test_with_people_on_an_input_without_people_says_so(tmp_path):
     src = copy(tmp_path, "zendesk.jsonl")
     with ServerThread(tickets=0) as server:
