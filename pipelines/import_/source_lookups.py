@@ -2,8 +2,8 @@
 
 Users, agents, groups and fields (and Help Scout threads of conversations listed without
 them) are fetched only when `--source-url` and credentials are given, only for the kinds
-the records need and the input lacks, and each kind only once per run; the answers are
-cached beside the input so a rerun reads them instead of asking again.
+the records need and the input lacks: a list once per run, an id shown by id once; the
+answers are cached beside the input so a rerun reads them instead of asking again.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class SourceLookups:
 
     def _not_yet_asked(self, named: dict[str, set[str]], endpoints: dict[str, str]) -> dict[str, set[str]]:
         """Kind -> ids to ask for now. A kind the input describes is not asked; a listed kind is
-        asked once; a kind shown by id is asked again for ids named only once others resolved
-        (a record rejected for its requester names its assignee on the next pass)."""
+        asked once; a kind shown by id is asked only for ids not asked before (a later pass can
+        name more: the authors of threads fetched meanwhile, a record that failed earlier)."""
         have = self.reader.lookup_counts()
         wanted: dict[str, set[str]] = {}
         for kind, ids in sorted(named.items()):

@@ -154,10 +154,15 @@ async def fetch_lookups(fetcher: SourceFetcher, source: str, base_url: str, name
 
 async def _fetch_named(fetcher: SourceFetcher, url_of: str, ids: set[str], path: Path) -> tuple[int, int]:
     """The records with these ids, IDS_PER_CALL a call, appended to `path` (what it already holds
-    is not asked again, so an interrupted fetch goes on where it stopped); (asked, from the cache)."""
+    is not asked again, so an interrupted fetch goes on where it stopped; ids the source doesn't
+    know are asked again on a rerun, a call per hundred); (asked, from the cache)."""
     have: set[str] = set()
     if path.exists():
-        have = {str(orjson.loads(line).get("id")) for line in path.read_bytes().splitlines() if line.strip()}
+        held = path.read_bytes()
+        whole = held[:held.rfind(b"\n") + 1]  # a line cut short by a killed run is dropped, then asked again
+        if whole != held:
+            path.write_bytes(whole)
+        have = {str(orjson.loads(line).get("id")) for line in whole.splitlines() if line.strip()}
     missing = sorted(ids - have, key=int)
     with open(path, "ab") as out:
         for start in range(0, len(missing), IDS_PER_CALL):

@@ -150,7 +150,8 @@ def test_named_users_are_asked_a_hundred_at_a_time_and_an_interrupted_fetch_goes
     src.write_bytes(b"".join(orjson.dumps(zendesk_ticket(i, 1000 + i)) + b"\n" for i in range(230)))
     cache = tmp_path / "zd.jsonl.source"
     cache.mkdir()  # an interrupted run had fetched the first 30
-    (cache / "users-by-id.jsonl").write_bytes(b"".join(orjson.dumps(users[i]) + b"\n" for i in range(1000, 1030)))
+    (cache / "users-by-id.jsonl").write_bytes(b"".join(orjson.dumps(users[i]) + b"\n" for i in range(1000, 1030))
+                                              + orjson.dumps(users[1030])[:20])  # killed while writing user 1030
     api = ZendeskAPI(users)
     with api as host:
         args = ["import", "tickets", str(src), "--source-user", "me@acme.example/token", "--source-token", "zd-api",
