@@ -82,6 +82,9 @@ class RecordReader:
         for kind, given in self.lookups.items():
             if not given.exists():
                 raise InputError(f"--{kind} {given} not found")
+        as_given = path.is_dir() or self.files[0] == path  # a JSON document was rewritten as our own messages
+        if self.format == "jsonl" and as_given and (written_by := self._protocol()):
+            self.reading += f", {written_by}"
         self.limit = limit
         self.context = context
         self.source = source or self.detect_source()
@@ -118,6 +121,15 @@ class RecordReader:
         converted = documents.to_jsonl(path)
         self._temporary.append(converted)
         return converted
+
+    def _protocol(self) -> str | None:
+        """The connector that wrote the input, from its first line that parses."""
+        for _, raw in jsonl.read_lines(self.files[0]):
+            try:
+                return singer.protocol(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                continue
+        return None
 
     def detect_source(self) -> str:
         """The source, from the first record that parses."""

@@ -69,6 +69,20 @@ def normalise(message: Any, file_stream: str | None = None) -> Any:
     return message
 
 
+def protocol(message: Any) -> str | None:
+    """What wrote a raw line ("Airbyte protocol messages", "Airbyte raw files", "Singer messages"),
+    said in the first line of output; None for a plain record."""
+    if not isinstance(message, dict):
+        return None
+    if "_airbyte_data" in message:
+        return "Airbyte raw files"
+    kind = message.get("type")
+    if kind in AIRBYTE_TYPES - MESSAGE_TYPES or (kind == "STATE" and "state" in message) or (
+            kind == "RECORD" and isinstance(message.get("record"), dict) and "data" in message["record"]):
+        return "Airbyte protocol messages"
+    return "Singer messages" if kind in MESSAGE_TYPES and ("stream" in message or "value" in message) else None
+
+
 def is_singer(record: Any) -> bool:
     """A Singer message (or an Airbyte one, once normalised)."""
     return isinstance(record, dict) and (record.get("type") in MESSAGE_TYPES | AIRBYTE_TYPES) and (

@@ -41,6 +41,7 @@ def test_airbyte_protocol_messages_with_state_log_and_trace_lines(tmp_path):
         done = run(["import", "tickets", str(SAMPLES / "sources" / "zendesk-airbyte.jsonl"),
                     "--state", str(tmp_path / "j.jsonl"), "--rejects", str(tmp_path / "r.jsonl")], server)
         check_airbyte_import(done, server)
+        assert done.stderr.decode().splitlines()[0].endswith("as JSONL, Airbyte protocol messages")
 
 
 def test_airbyte_local_json_raw_files_one_per_stream(tmp_path):
@@ -49,6 +50,7 @@ def test_airbyte_local_json_raw_files_one_per_stream(tmp_path):
         done = run(["import", "tickets", str(folder), "--state", str(tmp_path / "j.jsonl"),
                     "--rejects", str(tmp_path / "r.jsonl")], server)
         check_airbyte_import(done, server)
+        assert done.stderr.decode().splitlines()[0].endswith("as a folder of 3 per-stream JSONL files, Airbyte raw files")
         again = run(["import", "tickets", str(folder), "--state", str(tmp_path / "j.jsonl"),
                      "--rejects", str(tmp_path / "r.jsonl")], server)
         assert again.returncode == 0 and b"created 0" in again.stderr

@@ -32,6 +32,8 @@ def import_sample(server, tmp_path, name: str, source: str) -> bytes:
     done = run(["import", "tickets", str(src)], server)
     assert done.returncode == 0, done.stderr.decode()
     assert f"detected source: {source}".encode() in done.stderr
+    connector = "Airbyte protocol messages" if "airbyte" in name else "Singer messages"
+    assert done.stderr.decode().splitlines()[0] == f"reading {src} as JSONL, {connector}"  # what wrote it, said first
     return done.stderr
 
 
