@@ -6,27 +6,46 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class HandlerThread:
-    """`with HandlerThread(handler) as base_url:` serves every GET path with `handler`."""
+@dataclass(frozen=True)
+class Seen:
+    """A request the thread was sent, as tests check it."""
 
-    def __init__(self, handler: Handler) -> None:
-        self._handler = handler
+    path: str
+    path_qs: str
+    headers: dict[str, str]
+
+
+class HandlerThread:
+    """`with HandlerThread(handler) as base_url:` serves every GET path with `handler` (or a
+    subclass's `handle`), and keeps what it was sent in `seen`."""
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self._handler = handler or self.handle
+        self.seen: list[Seen] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError("give a handler, or define handle() in a subclass")
+
+    async def _recorded(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(Seen(request.path, request.path_qs, dict(request.headers)))
+        return await self._handler(request)
 
     def __enter__(self) -> str:
         self._thread.start()
 
         async def start() -> str:
             app = web.Application()
-            app.router.add_get("/{tail:.*}", self._handler)
+            app.router.add_get("/{tail:.*}", self._recorded)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)

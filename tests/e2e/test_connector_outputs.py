@@ -62,14 +62,7 @@ class HelpScoutFiles(HandlerThread):
 
     FILE = b"\x89PNG receipt bytes"
 
-    def __init__(self) -> None:
-        self.auth: list[str | None] = []
-        self.paths: list[str] = []
-        super().__init__(self.handle)
-
     async def handle(self, request: web.Request) -> web.Response:
-        self.auth.append(request.headers.get("Authorization"))
-        self.paths.append(request.path_qs)
         if request.path == "/v2/conversations/10/threads" and request.query.get("page") != "2":
             return web.json_response({"_embedded": {"threads": [{"id": 2, "type": "message", "createdAt": "2023-01-11T10:00:00Z",
                                                                  "body": "<p>Answer</p>"}]},
@@ -99,7 +92,7 @@ def test_help_scout_data_href_is_decoded_and_threadless_conversations_are_fetche
         reasons = [orjson.loads(x)["reason"] for x in (tmp_path / "helpscout.jsonl.rejects.jsonl").read_bytes().splitlines()]
         assert len(reasons) == 1 and "without its threads" in reasons[0] and "embed=threads" in reasons[0]
         assert "--source-url https://api.helpscout.net" in reasons[0]
-        files.auth.clear()  # the dry run had no token to send
+        files.seen.clear()  # the dry run had no token to send
         done = run(["import", "tickets", str(src), "--source-token", "hs-oauth", "--source-url", host], server)
         assert done.returncode == 0, done.stderr.decode()
         ticket = by_subject(server)["Receipt attached"]
@@ -107,20 +100,16 @@ def test_help_scout_data_href_is_decoded_and_threadless_conversations_are_fetche
         assert server.store.attachment(attachment["id"])[2] == HelpScoutFiles.FILE  # the file, not its JSON wrapper
         fetched = by_subject(server)["Listed without threads"]  # its threads fetched from the API, in order
         assert [m["body"].split("\n")[0] for m in server.store.messages_of(fetched["id"])] == ["<p>Question</p>", "<p>Answer</p>"]
-        asked = len(files.paths)
+        asked = len(files.seen)
         again = run(["import", "tickets", str(src), "--source-token", "hs-oauth", "--source-url", host], server)
         assert again.returncode == 0 and b"already done 2" in again.stderr, again.stderr.decode()
-        assert len(files.paths) == asked  # the threads came from the cache this time
-    assert set(files.auth) == {"Bearer hs-oauth"} and files.paths.count("/v2/conversations/10/threads") == 1
+        assert len(files.seen) == asked  # the threads came from the cache this time
+    assert {s.headers.get("Authorization") for s in files.seen} == {"Bearer hs-oauth"}
+    assert [s.path_qs for s in files.seen].count("/v2/conversations/10/threads") == 1
 
 
 class ZendeskFiles(HandlerThread):
-    def __init__(self) -> None:
-        self.auth: list[str | None] = []
-        super().__init__(self.handle)
-
     async def handle(self, request: web.Request) -> web.Response:
-        self.auth.append(request.headers.get("Authorization"))
         return web.Response(body=b"pdf bytes", content_type="application/pdf")
 
 
@@ -138,7 +127,7 @@ def test_basic_source_auth_and_a_refused_connection_named_with_its_cause(tmp_pat
         done = run(["import", "tickets", str(src), "--from", "zendesk", "--source-user", "me@acme.example/token",
                     "--source-token", "zd-api-token", "--source-url", host], server)
     assert done.returncode == 1, done.stderr.decode()
-    assert files.auth == ["Basic " + base64.b64encode(b"me@acme.example/token:zd-api-token").decode()]
+    assert [s.headers.get("Authorization") for s in files.seen] == ["Basic " + base64.b64encode(b"me@acme.example/token:zd-api-token").decode()]
     [reject] = [orjson.loads(x) for x in (tmp_path / "zd.jsonl.rejects.jsonl").read_bytes().splitlines()]
     assert "http://127.0.0.1:1/attachments/b" in reject["reason"] and "cannot connect" in reject["reason"]
     assert "SECRETSIG" not in reject["reason"]  # a pre-signed query string is never printed

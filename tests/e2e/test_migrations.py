@@ -29,12 +29,7 @@ def file_bytes(path: str) -> bytes:
 class FakeFileHost(HandlerThread):
     """The old helpdesk's file server: wants the token for Zendesk paths, 403 for an expired link."""
 
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        super().__init__(self.handle)
-
     async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(request.path)
         if "expired" in request.path:
             return web.Response(status=403, text="Request has expired")
         if request.path.startswith("/attachments/token") and request.headers.get("Authorization") != f"Bearer {SOURCE_TOKEN}":

@@ -85,12 +85,10 @@ class ZendeskAPI(HandlerThread):
     Show Many Users (`/api/v2/users/show_many.json?ids=1,2`, at most 100 ids, unknown ids left out)."""
 
     def __init__(self, users: dict[int, dict] | None = None) -> None:
-        self.requests: list[tuple[str, str | None]] = []
         self.users = KNOWN_USERS if users is None else users
-        super().__init__(self.handle)
+        super().__init__()
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append((request.path_qs, request.headers.get("Authorization")))
         base = f"http://{request.host}"
         if request.path == "/api/v2/users/show_many.json":
             ids = [int(i) for i in request.query["ids"].split(",")]
@@ -125,13 +123,13 @@ def test_ids_resolved_from_the_source_api_once_then_from_the_cache(tmp_path):
         assert dry.returncode == 0, dry.stderr.decode()
         assert b"users: 2 of the 2 named asked of the source API" in dry.stderr
         assert b"resolved from: fields 1, groups 1, users 2" in dry.stderr
-        fetched = len(api.requests)
+        fetched = len(api.seen)
         assert fetched == 3  # the named users at once, groups, fields; every one with the source's Basic credentials
-        assert "/api/v2/users/show_many.json?ids=91,92" in [path for path, _ in api.requests]
-        assert {auth for _, auth in api.requests} == {"Basic " + base64.b64encode(b"me@acme.example/token:zd-api").decode()}
+        assert "/api/v2/users/show_many.json?ids=91,92" in [s.path_qs for s in api.seen]
+        assert {s.headers.get("Authorization") for s in api.seen} == {"Basic " + base64.b64encode(b"me@acme.example/token:zd-api").decode()}
         done = run(args[:-1], server)  # the real run reads the cache
         assert done.returncode == 0, done.stderr.decode()
-        assert len(api.requests) == fetched and b"read from the cache" in done.stderr
+        assert len(api.seen) == fetched and b"read from the cache" in done.stderr
         ticket = by_subject(server)["Ids everywhere"]
     assert ticket["from_contact"]["value"] == "one@customer.example" and ticket["assignee"]["email"] == "ada@helpdesk.example"
     assert ticket["team"]["name"] == "Second Level" and "field-plan-gold-plan" in ticket["tags"]
@@ -162,11 +160,11 @@ def test_named_users_are_asked_a_hundred_at_a_time_and_an_interrupted_fetch_goes
         report = dry.stderr.decode()
         assert dry.returncode == 0, report
         assert "230 records read" in report and "users: 200 of the 230 named asked of the source API, 30 read" in report
-        asked = [path.split("ids=", 1)[1].split(",") for path, _ in api.requests]
+        asked = [s.path_qs.split("ids=", 1)[1].split(",") for s in api.seen]
         assert [len(ids) for ids in asked] == [100, 100]  # no listing of every user, nothing asked twice
         assert sorted(int(i) for ids in asked for i in ids) == list(range(1030, 1230))
         again = run(args)
-        assert again.returncode == 0 and len(api.requests) == 2  # the rerun reads the cache
+        assert again.returncode == 0 and len(api.seen) == 2  # the rerun reads the cache
 
 
 def test_users_named_by_name_are_listed_whole(tmp_path):
