@@ -7,6 +7,7 @@ about the API (see API.md) is fixed in one place and tested without a network.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -225,14 +226,18 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date (`now`: the
+    server's clock when its Date header says it). Never negative; a value that names no
+    finite time (`inf`, `1e400`, `NaN`) is infinite, so that `max_wait` refuses it."""
     if value is None or not value.strip():
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else math.inf
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -273,7 +278,7 @@ def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo:
         except ValueError:
             return None
 
-    retry_after = parse_retry_after(header(headers, "Retry-After"), now)
+    retry_after = parse_retry_after(header(headers, "Retry-After"), server_time(headers) or now)
     reset = as_int("X-RateLimit-Reset")
     return RateLimitInfo(
         limit=as_int("X-RateLimit-Limit"),

@@ -35,6 +35,7 @@ from .protocol import RateLimitInfo
 RESET_MARGIN = 0.01  # seconds past a predicted reset before sending, for clock granularity
 PRECISION = 0.02  # share of the window: a bracket this narrow is known well enough to stop probing
 HEADER_NOISE = 1.0  # seconds: rate-limit headers are whole seconds, rounded either way
+PROBE_RECHECK = 1.0  # seconds between looks while another request probes the budget
 PROBE_AT = 0.6  # where in a wide bracket the next window is tried: past the middle, as a 429 costs more than a wait
 
 
@@ -122,7 +123,7 @@ class RateLimiter:
         self.model = WindowModel()
         self._send_wall: dict[int, float] = {}
         self._probe: int | None = None
-        self._cond: asyncio.Condition | None = None
+        self._changed = asyncio.Event()  # set (and replaced) whenever an answer may have freed the budget
         self._waiters = 0
         self._wait_started = 0.0
 
@@ -158,46 +159,48 @@ class RateLimiter:
             self._reset_at = None
             self._forget_budget()
         # Budget unknown or spent with no known reset: one probe at a time finds out.
-        return (None, True) if self._probe is None else (math.inf, False)
+        return (None, True) if self._probe is None else (PROBE_RECHECK, False)
 
     async def acquire(self) -> int:
-        """Wait until a request may be sent; returns its sequence number for `release`."""
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        async with self._cond:
-            while True:
-                now = self._clock()
-                wait, probe = self._wait_for(now)
-                if wait is None:
-                    break
-                if wait != math.inf and wait > self.max_wait:
-                    refused = RateLimited(
-                        f"the API asks us to wait {wait:.0f} s, more than max_wait={self.max_wait:.0f} s; "
-                        "run again later (progress is saved) or allow a longer wait (--max-wait)",
-                        retry_after=wait,
-                        final=True,
-                        status=429,
-                    )
-                    raise refused
-                self.stats.throttled += 1
+        """Wait until a request may be sent; returns its sequence number for `release`.
+
+        No lock is held while waiting (the event loop runs one coroutine at a time, and
+        nothing awaits between the check and the booking), so a cancelled waiter leaves
+        nothing half-taken: Ctrl-C in a rate-limit pause always gets through.
+        """
+        while True:
+            now = self._clock()
+            wait, probe = self._wait_for(now)
+            if wait is None:
+                break
+            if not wait <= self.max_wait:  # infinity and NaN included: every wait is finite
+                raise RateLimited(
+                    f"the API asks us to wait {_seconds(wait)}, more than max_wait={self.max_wait:.0f} s; "
+                    "run again later (progress is saved) or allow a longer wait (--max-wait)",
+                    retry_after=wait if math.isfinite(wait) else None,
+                    final=True,
+                    status=429,
+                )
+            self.stats.throttled += 1
+            if self._waiters == 0:
+                self._wait_started = self._clock()
+            self._waiters += 1
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), min(wait, 1.0))  # re-check at least every second
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self._waiters -= 1
                 if self._waiters == 0:
-                    self._wait_started = self._clock()
-                self._waiters += 1
-                try:
-                    await asyncio.wait_for(self._cond.wait(), min(wait, 1.0))  # re-check at least every second
-                except asyncio.TimeoutError:
-                    pass
-                finally:
-                    self._waiters -= 1
-                    if self._waiters == 0:
-                        self.stats.waited += self._clock() - self._wait_started
-            seq = self._sent
-            self._sent += 1
-            self._in_flight += 1
-            if probe:
-                self._probe = seq
-            self._send_wall[seq] = self._wall()
-            return seq
+                    self.stats.waited += self._clock() - self._wait_started
+        seq = self._sent
+        self._sent += 1
+        self._in_flight += 1
+        if probe:
+            self._probe = seq
+        self._send_wall[seq] = self._wall()
+        return seq
 
     async def release(self, seq: int, info: RateLimitInfo | None, *, status: int | None = None) -> None:
         """Record what the answer to request `seq` said (None: no answer came)."""
@@ -208,9 +211,8 @@ class RateLimiter:
             self._probe = None
         if info is not None:
             self._learn(info, status, sent_wall, authoritative=was_probe)
-        if self._cond is not None:
-            async with self._cond:
-                self._cond.notify_all()
+        self._changed.set()  # wake every waiter to re-check; later waiters wait on a fresh event
+        self._changed = asyncio.Event()
 
     def _learn(self, info: RateLimitInfo, status: int | None, sent_wall: float | None, *, authoritative: bool) -> None:
         now, wall = self._clock(), self._wall()
@@ -251,3 +253,7 @@ class RateLimiter:
         if info.retry_after is not None:
             return now + info.retry_after
         return now + 1.0  # a 429 with no hint: back off a second
+
+
+def _seconds(wait: float) -> str:
+    return f"{wait:.0f} s" if math.isfinite(wait) else "without end (the server named no finite time)"
