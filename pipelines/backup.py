@@ -24,7 +24,8 @@ import orjson
 
 from helpspace_async import HelpSpaceClient, ValidationError
 
-from .errors import InputError
+from . import locks
+from .errors import InputError, UsageError
 from .export import Exporter, ExportOptions
 from .files import read_json, sha256_of, write_json_atomic
 from .formats import jsonl, open_writer
@@ -32,6 +33,7 @@ from .import_.importer import Importer, ImportOptions
 from .people.export import export_people
 from .people.import_ import import_people
 from .people.kinds import CUSTOMERS, ORGANIZATIONS
+from .storage import check_local_output, is_remote
 
 FILES = {"tags": "tags.jsonl.gz", "organizations": "organizations.jsonl.gz", "customers": "customers.jsonl.gz",
          "tickets": "tickets.jsonl.gz"}
@@ -54,9 +56,23 @@ class Report:
         say(f"{kind}: {detail}")
 
 
+def _local(folder: Path, command: str) -> None:
+    """Backups are folders on this machine: a bucket URL is refused, not written as a folder named `s3:`."""
+    if is_remote(str(folder)) or str(folder).split("/", 1)[0].endswith(":"):
+        raise UsageError(f"{command} works on a local folder, not {folder}: back up to a folder, then copy it to the "
+                         "bucket with your sync tool (e.g. `aws s3 sync DIR s3://bucket/DIR`)")
+
+
 async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, progress: bool = True,
                  say: Any = print) -> Report:
+    _local(folder, "backup")
+    check_local_output(folder, folder=True)
     folder.mkdir(parents=True, exist_ok=True)
+    with locks.hold(locks.inside(folder), f"the backup folder {folder}"):
+        return await _backup(client, folder, reuse=reuse, progress=progress, say=say)
+
+
+async def _backup(client: HelpSpaceClient, folder: Path, *, reuse: bool, progress: bool, say: Any) -> Report:
     report = Report()
     tags = [t async for t in client.tags.iter()]
     out = open_writer("jsonl", folder / FILES["tags"], with_messages=False)
@@ -65,12 +81,12 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
     report.add("tags", len(tags), f"{len(tags):,} saved", say)
     for kind in (ORGANIZATIONS, CUSTOMERS):
         done = await export_people(client, kind, str(folder / FILES[kind.name]), avatars=kind is CUSTOMERS,
-                                   progress=progress)
+                                   progress=progress, restart=True)
         report.add(kind.name, done.count, f"{done.count:,} saved ({done.completeness['status']})", say)
     tickets = folder / FILES["tickets"]
     # the previous backup's file is indexed whole before anything is written; the new one replaces it at the end
     previous = tickets if reuse and tickets.exists() and (folder / (FILES["tickets"] + ".manifest.json")).exists() else None
-    options = ExportOptions(output=str(tickets), with_messages=True, attachments="embed", progress=progress,
+    options = ExportOptions(output=str(tickets), with_messages=True, attachments="embed", progress=progress, restart=True,
                             reuse=str(previous) if previous else None)
     exporter = Exporter(client, options)
     result = await exporter.run()
@@ -86,6 +102,16 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
 
 async def restore(client: HelpSpaceClient, folder: Path, *, dry_run: bool = False, progress: bool = True,
                   say: Any = print) -> Report:
+    _local(folder, "restore")
+    state = folder / "restore" / (urlsplit(client.base_url).netloc.replace(":", "_") or "target")
+    check_local_output(state, folder=True)
+    state.mkdir(parents=True, exist_ok=True)
+    with locks.hold(locks.inside(state), f"the restore of {folder} into {client.base_url}"):
+        return await _restore(client, folder, state, dry_run=dry_run, progress=progress, say=say)
+
+
+async def _restore(client: HelpSpaceClient, folder: Path, state: Path, *, dry_run: bool, progress: bool,
+                   say: Any) -> Report:
     manifest = read_json(folder / "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("kind") != "helpspace backup":
         raise InputError(f"{folder} is not a backup made by `helpspace backup` (no manifest.json)")
@@ -93,8 +119,6 @@ async def restore(client: HelpSpaceClient, folder: Path, *, dry_run: bool = Fals
         if sha256_of(folder / entry["file"]) != entry["sha256"]:
             raise InputError(f"{folder / entry['file']} does not match the backup's manifest (changed or cut): "
                              f"not restoring from it")
-    state = folder / "restore" / (urlsplit(client.base_url).netloc.replace(":", "_") or "target")
-    state.mkdir(parents=True, exist_ok=True)
     report = Report()
     created = await _restore_tags(client, folder / FILES["tags"], dry_run)
     report.add("tags", created, f"{created:,} created (the rest existed)", say)

@@ -24,7 +24,7 @@ from typing import Any
 
 import dlt
 
-from helpspace_async import HelpSpaceClient
+from helpspace_async import HelpSpaceClient, RateLimiter, RetryPolicy
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
 from .formats.fields import TICKET_FIELDS
@@ -58,21 +58,26 @@ def flatten(ticket: dict[str, Any]) -> dict[str, Any]:
 
 
 def _client(settings: dict[str, Any]) -> HelpSpaceClient:
+    limiter = RateLimiter(max_limit=settings.get("max_rate"), max_wait=settings.get("max_wait", 900.0))
     return HelpSpaceClient(settings.get("base_url"), settings.get("token"), settings.get("client_id"),
-                           concurrency=settings.get("concurrency", 8))
+                           concurrency=settings.get("concurrency", 8), rate_limiter=limiter,
+                           retry=RetryPolicy(max_attempts=max(1, settings.get("retries", 8))),
+                           timeout=settings.get("timeout", 30.0))
 
 
 @dlt.source(name="helpspace", max_table_nesting=0)
 def helpspace_source(base_url: str | None = None, token: str | None = None, client_id: str | None = None, *,
                      with_messages: bool = False, last_contact_since: str | None = None,
-                     concurrency: int = 8) -> Any:
+                     concurrency: int = 8, max_rate: int | None = None, max_wait: float = 900.0,
+                     timeout: float = 30.0, retries: int = 8) -> Any:
     """Tickets (and their messages), tags and agents. Settings default to HELPSPACE_*.
 
     `last_contact_since` (YYYY-MM-DD) loads only tickets last contacted since that day (the
     API's `last-contact-between`): cheap, but it misses edits without a contact (tags,
     status, assignment) and deletions; the default full merge sees everything.
     """
-    settings = {"base_url": base_url, "token": token, "client_id": client_id, "concurrency": concurrency}
+    settings = {"base_url": base_url, "token": token, "client_id": client_id, "concurrency": concurrency,
+                "max_rate": max_rate, "max_wait": max_wait, "timeout": timeout, "retries": retries}
     filters = {"last_contact_between": f"{date.fromisoformat(last_contact_since)}/9999-12-31"} if last_contact_since else {}
     resources = [tickets_resource(settings, filters), tags_resource(settings), agents_resource(settings),
                  people_resource(settings, "customers"), people_resource(settings, "organizations")]

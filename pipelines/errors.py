@@ -6,7 +6,8 @@
     │   └── InputError              an import input that can't be read at all
     ├── RunStopped                  the run can't go on; progress is saved (exit 3)
     │   ├── AttachmentTooLarge      an attachment too big to embed: use --attachments DIR
-    │   └── CreateUnconfirmed       creates answered without proof, and lookups find nothing
+    │   ├── CreateUnconfirmed       creates answered without proof, and lookups find nothing
+    │   └── WriteFailed             the disk refused a write (full, quota, file size limit): sticky
     ├── UnsafePath                  a path that would lead outside the folder it must stay in
     ├── Rejected                    one record can't be sent; it goes to the rejects file
     └── Skipped                     one record that is not to be imported (deleted in the source)
@@ -46,6 +47,11 @@ class AttachmentTooLarge(RunStopped):
 class CreateUnconfirmed(RunStopped):
     """Creates keep being answered without proof and lookups find nothing; the journal keeps
     the intents, and a rerun of the same command looks them up again."""
+
+
+class WriteFailed(RunStopped):
+    """An output write failed (disk full, quota, file size limit). Sticky: the output accepts nothing
+    more and no checkpoint records a byte after it; a rerun with --resume continues from the last one."""
 
 
 class UnsafePath(PipelineError):

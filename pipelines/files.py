@@ -19,6 +19,8 @@ from typing import IO, Any, BinaryIO
 
 import orjson
 
+from .errors import WriteFailed
+
 WRITE_THROUGH = 1 << 20  # bytes gathered before they go to the file
 
 
@@ -34,6 +36,7 @@ class PartFile:
         self._digest = hashlib.sha256()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpspace-writer")
         self._pending: list[Future[None]] = []
+        self._failed: OSError | None = None  # a write error is sticky: nothing after it counts as written
         if resume_offset is not None and self.part.exists():
             self._fh: BinaryIO = open(self.part, "r+b")
             self._fh.truncate(resume_offset)
@@ -45,6 +48,7 @@ class PartFile:
         self.offset = self._fh.tell()
 
     def write(self, data: bytes) -> None:
+        self._check()
         self._buffer.append(data)
         self._buffered += len(data)
         if self._buffered >= WRITE_THROUGH:
@@ -58,36 +62,65 @@ class PartFile:
             self._pending.append(self._writer.submit(self._append, chunk))
 
     def _append(self, chunk: bytes) -> None:
-        """On the writer thread, one chunk at a time, in order."""
+        """On the writer thread, one chunk at a time, in order; after a failure, nothing more."""
+        if self._failed is not None:
+            return
         data = gzip.compress(chunk, compresslevel=6) if self.gzip else chunk
+        try:
+            self._fh.write(data)
+            self._fh.flush()
+        except OSError as exc:
+            self._failed = exc
+            raise
         self._digest.update(data)
-        self._fh.write(data)
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            exc = self._failed
+            raise WriteFailed(f"writing {self.part} failed: {exc.strerror or exc} (errno {exc.errno}); "
+                              "the checkpoint records only what was written before it") from exc
 
     def sync(self) -> int:
-        """Make everything written so far durable; returns the new offset."""
+        """Make everything written so far durable; returns the new offset. After a write error,
+        every call raises `WriteFailed`: no checkpoint can ever record an unwritten byte."""
+        self._check()
         self._write_through()
         pending, self._pending = self._pending, []
         for job in pending:
-            job.result()  # re-raises a write error (disk full) here
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+            try:
+                job.result()
+            except OSError:
+                pass  # recorded in self._failed, raised just below
+        self._check()
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            self._failed = exc
+            self._check()
         self.offset = self._fh.tell()
         return self.offset
 
     def finish(self) -> str:
         """Sync, close and rename into place; returns the file's sha256."""
         self.sync()
+        if self.gzip and self.offset == 0:  # no rows: still a valid (empty) gzip file, never 0 bytes
+            self._pending.append(self._writer.submit(self._append, b""))
+            self.sync()
         self._fh.close()
         self._writer.shutdown()
         os.replace(self.part, self.path)
         return self._digest.hexdigest()
 
     def close(self) -> None:
-        """Close without finishing: the .part stays for --resume."""
-        if not self._fh.closed:
-            self.sync()
-            self._fh.close()
-        self._writer.shutdown()
+        """Close without finishing: the .part stays for --resume (after a write error, unsynced)."""
+        try:
+            if not self._fh.closed and self._failed is None:
+                self.sync()
+        finally:
+            self._writer.shutdown(wait=True)
+            if not self._fh.closed:
+                self._fh.close()
 
     def abandon(self) -> None:
         """Close and delete the .part (nothing useful was written)."""

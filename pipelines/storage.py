@@ -13,6 +13,7 @@ or interrupted upload is aborted: nothing appears at the key.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -60,6 +61,23 @@ class RemoteOutput:
 
         return fsspec.filesystem(self.url.split("://", 1)[0])
 
+    def preflight(self) -> None:
+        """Before any API work: the bucket exists and takes a write (an empty probe object, then
+        removed), so wrong credentials or a missing bucket fail now, not after the whole export."""
+        probe = f"{self.url}.helpspace-preflight"
+        try:
+            fs = self._fs()
+            bucket = self.url.split("://", 1)[1].split("/", 1)[0]
+            if not fs.exists(bucket):
+                raise UsageError(f"{self.url}: the bucket {bucket!r} does not exist (or these credentials can't see it)")
+            fs.pipe(probe, b"")
+            fs.rm(probe)
+        except UsageError:
+            raise
+        except Exception as exc:  # every backend raises its own kinds: credentials, permissions, network
+            raise UsageError(f"{self.url}: can't write there ({type(exc).__name__}: {exc}); check the bucket's "
+                             "name and the credentials in the environment (e.g. AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)") from None
+
     def upload(self, data: Path, manifest: Path | None) -> None:
         """The export (a file, or a folder of partitions), then its manifest; each completed only when whole."""
         fs = self._fs()
@@ -87,6 +105,22 @@ def upload_file(fs: Any, path: Path, key: str) -> None:
         target.discard()  # aborts the multipart upload: nothing at the key
         target.closed = True
         raise
+
+
+def check_local_output(path: Path, *, folder: bool = False) -> None:
+    """Before any API work: PATH can be written (its folder exists or can be made, and takes files)
+    and is not a folder where a file is meant (or a file where a folder is)."""
+    if path.is_dir() and not folder:
+        raise UsageError(f"{path} is a folder: name a file to write (e.g. {path / 'tickets.jsonl.gz'})")
+    if path.exists() and folder and not path.is_dir():
+        raise UsageError(f"{path} is a file: name a folder")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"can't create the folder {parent}: {exc.strerror}") from None
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"can't write in {parent} (permission denied): choose another place, or fix its permissions")
 
 
 def remove(url: str) -> None:

@@ -10,8 +10,9 @@ import argparse
 import logging
 import sys
 
+from ..locks import lock_wait
 from . import backup, demo, export, import_, load, serve
-from .common import EXIT_API, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTS, EXIT_USAGE
+from .common import DEBUG, EXIT_API, EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTS, EXIT_USAGE, boundary
 
 __all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTS", "EXIT_USAGE", "build_parser", "main"]
 
@@ -29,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, then run the command inside the one error boundary (common.boundary)."""
     args = build_parser().parse_args(argv)
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    return int(args.handler(args))
+    DEBUG["on"] = DEBUG["on"] or bool(getattr(args, "debug", False))
+    lock_wait.set(getattr(args, "wait_lock", 0.0) or 0.0)
+    try:
+        return int(args.handler(args))
+    except BaseException as exc:  # noqa: B036 -- errors raised before or after the async run
+        return boundary(exc)

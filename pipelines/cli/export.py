@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     et.add_argument("--snapshot", action="store_true", help="with --since-last-run: a full snapshot each run, "
                     "reusing the last run's (needs --with-messages)")
     et.add_argument("--resume", action="store_true", help="continue an interrupted export from its checkpoint")
+    et.add_argument("--restart", action="store_true", help="an interrupted export's checkpoint is there: start over instead")
     et.add_argument("--no-formula-guard", action="store_true", help="CSV: don't prefix cells starting with = + - @ with '")
     et.add_argument("--partition-by", choices=["created_date", "status"], help="Parquet: Hive-style folders under --output")
     et.add_argument("--print-schema", action="store_true", help="print the schema of every format (JSON) and exit")
@@ -68,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     options = ExportOptions(
         output=args.output, format=args.format, per_page=args.per_page, status=args.status, tags=args.tag,
         subject=args.subject, created_between=args.created_between, with_messages=args.with_messages,
-        attachments=args.attachments, resume=args.resume, formula_guard=not args.no_formula_guard,
+        attachments=args.attachments, resume=args.resume, restart=args.restart, formula_guard=not args.no_formula_guard,
         progress=not args.no_progress, partition_by=args.partition_by, embed_limit=int(args.max_embed_mb * 2**20),
         reuse=args.reuse,
     )

@@ -18,6 +18,7 @@ def add_export_parsers(export: argparse._SubParsersAction[argparse.ArgumentParse
         p.add_argument("--output", "-o", required=True, help="a .jsonl, .jsonl.gz, .csv or .parquet file")
         p.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="default: from the file name")
         p.add_argument("--resume", action="store_true", help="continue an interrupted export (JSONL and CSV)")
+        p.add_argument("--restart", action="store_true", help="an interrupted export's checkpoint is there: start over instead")
         if name == "customers":
             p.add_argument("--avatars", action="store_true", help="embed each customer's avatar (base64; one request each)")
             p.add_argument("--avatars-dir", metavar="DIR", help="save avatars as files in DIR instead (one request each)")
@@ -48,11 +49,11 @@ def cmd_export_people(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with client_from(args) as client:
             done = await export_people(client, KINDS[args.kind], args.output, avatars=getattr(args, "avatars", False),
-                                       progress=not args.no_progress, fmt=args.format, resume=args.resume,
+                                       progress=not args.no_progress, fmt=args.format, resume=args.resume, restart=args.restart,
                                        avatars_dir=Path(args.avatars_dir) if getattr(args, "avatars_dir", None) else None)
             if done.resumed_from:
                 say(f"resumed: {done.resumed_from:,} {args.kind} were already written")
-            say(summary("exported", done.count, done.elapsed, client, f"{done.completeness['status']} → {done.path}",
+            say(summary("exported", done.count, done.elapsed, client, f"{done.completeness['status']} → {done.url or done.path}",
                         noun=args.kind))
         return EXIT_OK
 

@@ -56,5 +56,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
             await asyncio.Event().wait()
         return EXIT_OK
 
-    code = run(go)
+    code = run(go, rerun=None)
     return EXIT_OK if code == EXIT_INTERRUPTED else code

@@ -41,10 +41,12 @@ from helpspace_async import HelpSpaceClient
 from helpspace_async.paging import Page, ordered_pages
 from helpspace_async.protocol import encode_query, page_params, ticket_filter_params
 
+from .. import locks
 from ..errors import ExportConfigError
 from ..files import write_json_atomic
 from ..formats import detect_format
 from ..progress import Progress
+from ..resume import run_identity
 from ..storage import check_remote, is_remote
 from .enrich import EMBED_LIMIT, Enricher
 from .evidence import Evidence, listing_order
@@ -74,6 +76,7 @@ class ExportOptions:
     with_messages: bool = False
     attachments: str | None = None  # "embed" or a folder
     resume: bool = False
+    restart: bool = False  # a checkpoint waits: drop it and start over (without either, the run refuses)
     formula_guard: bool = True
     progress: bool = True
     partition_by: str | None = None  # Parquet only: "created_date" or "status"
@@ -182,6 +185,13 @@ class Exporter:
     # --- the run -----------------------------------------------------------------------
 
     async def run(self) -> ExportResult:
+        await asyncio.to_thread(self.output.preflight, folder=bool(self.options.partition_by))
+        if self.output.lock_file is None:  # stdout: nothing to share
+            return await self._run()
+        with locks.hold(self.output.lock_file, f"the export to {self.options.output}"):
+            return await self._run()
+
+    async def _run(self) -> ExportResult:
         started = time.monotonic()
         if self.options.reuse and self.enricher is not None:
             self.previous = await asyncio.to_thread(
@@ -408,7 +418,8 @@ class Exporter:
     # --- files -------------------------------------------------------------------------
 
     def _open(self) -> None:
-        saved = self.output.open(self.options, self.options.fingerprint(self.format))
+        identity = run_identity(self.client.base_url, self.client.client_id, "export tickets")
+        saved = self.output.open(self.options, self.options.fingerprint(self.format), identity)
         if saved is not None:
             for tid, created_at in self.output.written(saved):
                 self.seen.add(tid)

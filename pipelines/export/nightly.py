@@ -21,10 +21,11 @@ from typing import Any
 
 from helpspace_async import HelpSpaceClient
 
+from .. import locks
 from ..errors import ExportConfigError
 from ..files import read_json, write_json_atomic
 from ..formats import detect_format
-from ..storage import is_remote, remove
+from ..storage import check_local_output, is_remote, remove
 from .exporter import Exporter, ExportOptions, ExportResult
 from .plan import FAR_FUTURE, Segment
 
@@ -65,6 +66,12 @@ async def run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: 
         raise ExportConfigError("--since-last-run needs a file for --output (name it by date in the cron line)")
     if nightly.snapshot and not options.with_messages:
         raise ExportConfigError("--snapshot reuses messages from run to run: add --with-messages")
+    check_local_output(nightly.state)
+    with locks.hold(locks.sidecar(nightly.state), f"the nightly state {nightly.state}"):
+        return await _run_nightly(client, options, nightly)
+
+
+async def _run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly: NightlyOptions) -> NightlyResult:
     state = read_json(nightly.state) or {"version": 1, "runs": []}
     fp = {**_fingerprint(options, detect_format(options.output, options.format)), "snapshot": nightly.snapshot}
     if state.get("fingerprint") not in (None, fp) and not nightly.full:

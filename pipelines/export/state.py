@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ExportConfigError
 from ..files import read_json, write_json_atomic
+from ..resume import check_identity, check_part
 from .plan import Segment
 
 
@@ -35,6 +36,8 @@ class Checkpoint:
     position: Position
     segments: list[Segment]
     started_at: str
+    identity: dict[str, str] = field(default_factory=dict)  # who wrote it (resume.run_identity)
+    tail: str | None = None  # sha256 of the bytes just before `offset` (resume.tail_digest)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,32 +47,53 @@ class Checkpoint:
             "position": {k: v for k, v in asdict(self.position).items() if k != "resumed"},
             "segments": [asdict(s) for s in self.segments],
             "started_at": self.started_at,
+            "identity": self.identity,
+            "tail": self.tail,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
-        return cls(
+        """The checkpoint in `data`; ValueError/KeyError/TypeError when it isn't one (tampered, cut)."""
+        checkpoint = cls(
             fingerprint=data["fingerprint"],
             offset=data["offset"],
             count=data.get("count", 0),
             position=Position(**{**data["position"], "resumed": True}),
             segments=[Segment(**s) for s in data["segments"]],
-            started_at=data["started_at"],
+            started_at=str(data["started_at"]),
+            identity=data.get("identity") or {},
+            tail=data.get("tail"),
         )
+        pos = checkpoint.position
+        numbers = (checkpoint.offset, checkpoint.count, pos.segment, pos.pass_no, pos.page)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers) \
+                or pos.segment > len(checkpoint.segments) or not all(isinstance(i, int) for i in pos.last_ids):
+            raise ValueError("numbers out of range")
+        return checkpoint
 
     def save(self, path: Path) -> None:
         write_json_atomic(path, self.to_json())
 
 
-def load_checkpoint(path: Path, fingerprint: dict[str, Any]) -> Checkpoint | None:
-    """The saved checkpoint, None when there is none; refuses one of an export with other options."""
-    saved = read_json(path)
+def load_checkpoint(path: Path, fingerprint: dict[str, Any], identity: dict[str, str], part: Path) -> Checkpoint | None:
+    """The saved checkpoint, None when there is none; refuses one of another account, command or
+    options, one that can't be read, and one whose `.part` doesn't hold what it recorded."""
+    try:
+        saved = read_json(path)
+    except ValueError:
+        saved = []  # not JSON: refused below as unreadable
     if saved is None:
         return None
+    check_identity(path, saved.get("identity") if isinstance(saved, dict) else saved, identity)
     if saved.get("fingerprint") != fingerprint:
         differ = sorted(k for k in fingerprint if saved.get("fingerprint", {}).get(k) != fingerprint[k])
         raise ExportConfigError(
             f"{path} belongs to an export with other options ({', '.join(differ)} differ). "
-            "Rerun with the same options, or delete the checkpoint to start over."
+            "Rerun with the same options, or start over with --restart."
         )
-    return Checkpoint.from_json(saved)
+    try:
+        checkpoint = Checkpoint.from_json(saved)
+    except (ValueError, KeyError, TypeError):
+        raise ExportConfigError(f"{path} can't be read as a checkpoint (cut or edited); start over with --restart") from None
+    check_part(part, checkpoint.offset, checkpoint.tail, path)
+    return checkpoint

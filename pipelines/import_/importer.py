@@ -21,12 +21,14 @@ import orjson
 
 from helpspace_async import HelpSpaceClient, HelpSpaceError, ValidationError
 
+from .. import locks
 from ..errors import InputError, Rejected, RunStopped
 from ..fetch import SOURCE_HOSTS, SourceFetcher, host_pattern
 from ..progress import Progress
 from ..sources import api as source_api
 from ..sources.common import SourceContext
 from ..sources.generic import load_mapping
+from ..storage import check_local_output
 from .dry_run import CountingSender, DryRunClient
 from .encode import Encoder
 from .exactly_once import ExactlyOnce
@@ -117,6 +119,13 @@ class Importer:
     # --- the run ------------------------------------------------------------------------
 
     async def run(self) -> ImportSummary:
+        """The whole import, holding the journal's lock: two runs never send the same records."""
+        check_local_output(self.rejects_path)
+        check_local_output(self.state_path)
+        with locks.hold(locks.sidecar(self.state_path), f"the import journal {self.state_path}"):
+            return await self._run()
+
+    async def _run(self) -> ImportSummary:
         started = time.monotonic()
         rejects_part = self.rejects_path.with_name(self.rejects_path.name + ".part")
         self._rejects = open(rejects_part, "wb")

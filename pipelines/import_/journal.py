@@ -30,6 +30,8 @@ class Journal:
             self._replay()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "ab")
+        if self._fh.tell() and not _ends_with_newline(path):
+            self._fh.write(b"\n")  # a line cut by a crash stays alone: the next entry can't be glued to it
         self._written = self._synced = 0
         self._lock = asyncio.Lock()
 
@@ -85,3 +87,9 @@ class Journal:
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self._fh.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"

@@ -30,13 +30,16 @@ import orjson
 
 from helpspace_async import HelpSpaceClient
 
+from .. import locks
 from ..attachments import resolve_inside
 from ..errors import ExportConfigError, UsageError
 from ..export.evidence import Evidence
+from ..export.output import ExportOutput
 from ..files import write_json_atomic
 from ..formats import detect_format, open_writer, read_written
 from ..formats.fields import CUSTOMER_FIELDS, ORGANIZATION_FIELDS
 from ..progress import Progress
+from ..resume import check_identity, check_part, refuse_silent_restart, run_identity, tail_digest
 from .kinds import Kind
 
 MAX_PASSES = 4
@@ -51,39 +54,74 @@ class PeopleExport:
     completeness: dict[str, Any]
     elapsed: float
     resumed_from: int = 0  # records already in the .part a --resume continued
+    url: str | None = None  # where an object-storage export was uploaded
 
 
-def _load_checkpoint(path: Path, kind: Kind, fmt: str, avatars: bool) -> dict[str, Any]:
+def _load_checkpoint(target: ExportOutput, kind: Kind, fmt: str, avatars: bool,
+                     identity: dict[str, str]) -> dict[str, Any] | None:
+    """The interrupted run's checkpoint, checked as every checkpoint is (resume.py), or None."""
     if fmt == "parquet":
         raise ExportConfigError("a Parquet export can't be resumed (its footer is written last): run it without --resume")
+    path = target.checkpoint_path
     try:
         saved = orjson.loads(path.read_bytes())
     except FileNotFoundError:
-        raise ExportConfigError(f"nothing to resume: {path} is missing; run without --resume") from None
+        return None  # interrupted before its first page was saved: nothing to continue, start at the beginning
+    except orjson.JSONDecodeError:
+        saved = None
+    check_identity(path, saved.get("identity") if isinstance(saved, dict) else None, identity)
+    assert isinstance(saved, dict)
     wanted = {"kind": kind.name, "format": fmt, "avatars": avatars}
     differs = [k for k, v in wanted.items() if saved.get(k) != v]
     if differs:
         raise ExportConfigError(f"--resume with different options ({', '.join(differs)}) than the interrupted run: "
-                                "run the same command again, or without --resume to start over")
+                                "run the same command again, or start over with --restart")
+    page, passes = saved.get("page"), saved.get("passes")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (page, passes)) \
+            or not isinstance(saved.get("evidence"), dict):
+        raise ExportConfigError(f"{path} can't be read as a checkpoint (cut or edited); start over with --restart")
+    check_part(target.part, saved.get("offset"), saved.get("tail"), path)
     return dict(saved)
 
 
 async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, avatars: bool = False,
                         progress: bool = True, fmt: str | None = None, resume: bool = False,
-                        avatars_dir: Path | None = None) -> PeopleExport:
-    path = Path(output)
-    avatars = avatars or avatars_dir is not None
+                        restart: bool = False, avatars_dir: Path | None = None) -> PeopleExport:
     try:
         fmt = detect_format(output, fmt)
     except UsageError as exc:
         raise ExportConfigError(str(exc)) from None
-    checkpoint_path = path.with_name(path.name + ".checkpoint.json")
-    saved = _load_checkpoint(checkpoint_path, kind, fmt, avatars) if resume else None
+    target = ExportOutput(output, fmt)  # the same output layer as tickets: local file, or a bucket's staging copy
+    try:
+        if target.stdout:
+            raise ExportConfigError(f"export {kind.name} writes a file: name one with --output")
+        if target.remote is not None and (resume or avatars_dir is not None):
+            raise ExportConfigError("an export to object storage can't be resumed or save avatars as files "
+                                    "(nothing is uploaded until it is complete): use --avatars, without --resume")
+        await asyncio.to_thread(target.preflight)
+        assert target.lock_file is not None
+        with locks.hold(target.lock_file, f"the export to {output}"):
+            refuse_silent_restart(target.checkpoint_path, resume=resume, restart=restart)
+            done = await _export(client, kind, target, fmt, avatars=avatars or avatars_dir is not None,
+                                 progress=progress, resume=resume, avatars_dir=avatars_dir)
+            done.url = await target.upload(target.manifest_path)
+            return done
+    finally:
+        if target.remote is not None:
+            target.remote.cleanup()
+
+
+async def _export(client: HelpSpaceClient, kind: Kind, target: ExportOutput, fmt: str, *, avatars: bool,
+                  progress: bool, resume: bool, avatars_dir: Path | None) -> PeopleExport:
+    path = target.path
+    checkpoint_path = target.checkpoint_path
+    identity = run_identity(client.base_url, client.client_id, f"export {kind.name}")
+    saved = _load_checkpoint(target, kind, fmt, avatars, identity) if resume else None
     started, seen = time.monotonic(), set[int]()
     out = open_writer(fmt, path, with_messages=False, fields=FIELDS[kind.name],
                       resume_offset=saved["offset"] if saved else None)
     if saved:
-        seen.update(i for i, _ in read_written(fmt, path.with_name(path.name + ".part")))
+        seen.update(i for i, _ in read_written(fmt, target.part))
     resumed_from = len(seen)
     bar = Progress(kind.name, enabled=progress)
     bar.start(None, f"export {kind.name}")
@@ -105,10 +143,11 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
                 out.write(fresh)
                 bar.advance(len(fresh))
                 if out.resumable:
+                    offset = out.sync()
                     write_json_atomic(checkpoint_path, {
                         "kind": kind.name, "format": fmt, "avatars": avatars, "passes": passes,
-                        "page": page.number, "offset": out.sync(),
-                        "evidence": evidence.to_json()})
+                        "page": page.number, "offset": offset, "tail": tail_digest(target.part, offset),
+                        "identity": identity, "evidence": evidence.to_json()})
             if not evidence.found:
                 status = "verified"
                 break
@@ -121,7 +160,7 @@ async def export_people(client: HelpSpaceClient, kind: Kind, output: str, *, ava
     checkpoint_path.unlink(missing_ok=True)
     completeness = {"status": status, "method": f"re-read until a pass saw no change ({passes} passes)"
                     if status == "verified" else f"still changing after {passes} passes: {evidence.reason() if evidence else ''}"}
-    write_json_atomic(path.with_name(path.name + ".manifest.json"), {
+    write_json_atomic(target.manifest_path, {
         "file": path.name, "kind": kind.name, "format": fmt, "gzip": path.name.endswith(".gz"), kind.name: len(seen),
         "sha256": digest, "avatars": avatars, "completeness": completeness, "resumed_from": resumed_from,
         "finished_at": datetime.now(timezone.utc).isoformat(), "base_url": client.base_url})

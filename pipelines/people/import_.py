@@ -25,10 +25,12 @@ import orjson
 
 from helpspace_async import AmbiguousCreate, HelpSpaceClient, ValidationError
 
+from .. import locks
 from ..attachments import b64, read_attachment
 from ..errors import InputError, Rejected, Skipped, UnsafePath
 from ..import_.journal import Journal
 from ..sources.people import ADAPTERS, STREAMS
+from ..storage import check_local_output
 from .kinds import CUSTOMERS, ORGANIZATIONS, Kind
 from .reader import PeopleReader
 
@@ -97,9 +99,18 @@ async def import_people(client: HelpSpaceClient, kind: Kind, source: str, *, upd
     reader = reader or PeopleReader(path, kind, source_system)
     stem = f"{path.name}.{kind.name}" if reader.is_stream else path.name  # one input may hold both kinds
     result = PeopleImport(source=reader.source, rejects_path=path.with_name(stem + ".rejects.jsonl"))
+    state_path = Path(state) if state else path.with_name(stem + ".state.jsonl")
+    check_local_output(state_path)
+    with locks.hold(locks.sidecar(state_path), f"the import journal {state_path}"):
+        return await _import(client, kind, reader, result, state_path, path, update_existing=update_existing,
+                             dry_run=dry_run, attachments_dir=attachments_dir)
+
+
+async def _import(client: HelpSpaceClient, kind: Kind, reader: PeopleReader, result: PeopleImport, state_path: Path,
+                  path: Path, *, update_existing: bool, dry_run: bool, attachments_dir: Path | None) -> PeopleImport:
     existing = await _existing(client, kind)
     tags = OrganizationTags(client, result, dry_run) if kind.name == "organizations" else None
-    journal = None if dry_run else Journal(Path(state) if state else path.with_name(stem + ".state.jsonl"))
+    journal = None if dry_run else Journal(state_path)
     rejects: list[bytes] = []
     try:
         for row in reader:

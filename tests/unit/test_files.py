@@ -79,3 +79,55 @@ def test_base64_size_without_decoding():
     import base64
     for n in range(0, 10):
         assert decoded_size(base64.b64encode(b"x" * n).decode()) == n
+
+
+def test_a_write_error_is_sticky_and_never_reaches_a_checkpoint(tmp_path):
+    """Disk full once: every later sync fails too, so no checkpoint can record bytes that were never
+    written (the old file reported the error once, then went on counting)."""
+    import errno
+
+    import pytest
+
+    from pipelines.errors import WriteFailed
+    from pipelines.files import PartFile
+
+    out = PartFile(tmp_path / "t.jsonl")
+    out.write(b'{"id": 1}\n')
+    good = out.sync()
+    real = out._fh
+
+    class FullDisk:
+        def __init__(self) -> None:
+            self.failed = False
+
+        def write(self, data: bytes) -> int:
+            if not self.failed:
+                self.failed = True
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real.write(data)
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    out._fh = FullDisk()  # type: ignore[assignment]
+    out.write(b'{"id": 2}\n')
+    for _ in range(3):  # the first sync and every one after it
+        with pytest.raises(WriteFailed, match="No space left"):
+            out.sync()
+    with pytest.raises(WriteFailed):
+        out.write(b'{"id": 3}\n')
+    assert out.offset == good
+    out._fh = real
+    out.close()
+    assert (tmp_path / "t.jsonl.part").read_bytes() == b'{"id": 1}\n'
+
+
+def test_an_export_of_nothing_is_still_a_readable_gzip_file(tmp_path):
+    import gzip
+
+    from pipelines.files import PartFile
+
+    out = PartFile(tmp_path / "t.jsonl.gz")
+    out.finish()
+    raw = (tmp_path / "t.jsonl.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b" and gzip.decompress(raw) == b""  # `zcat` refuses a 0-byte file
