@@ -8,6 +8,7 @@ import pytest
 from helpspace_async.testing import HelpSpaceServer
 from pipelines.export import Exporter, ExportOptions
 from pipelines.export.state import load_checkpoint
+from pipelines.resume import run_identity
 
 
 class Stop(Exception):
@@ -29,7 +30,9 @@ async def test_a_run_stopped_mid_way_resumes_from_its_checkpoint_and_writes_each
         first._write_page = stop_after_ten_pages  # type: ignore[method-assign]
         with pytest.raises(Stop):
             await first.run()
-        saved = load_checkpoint(out.with_name("t.jsonl.checkpoint.json"), options.fingerprint("jsonl"))
+        identity = run_identity(client.base_url, client.client_id, "export tickets")
+        saved = load_checkpoint(out.with_name("t.jsonl.checkpoint.json"), options.fingerprint("jsonl"), identity,
+                                out.with_name("t.jsonl.part"))
         assert saved is not None and saved.count >= 100 and not out.exists()
         resumed = await Exporter(client, ExportOptions(output=str(out), per_page=10, progress=False, resume=True)).run()
     ids = [orjson.loads(line)["id"] for line in out.read_bytes().splitlines()]

@@ -16,6 +16,7 @@ from pipelines.export.plan import (
     split_window,
 )
 from pipelines.export.state import Checkpoint, Position, load_checkpoint
+from pipelines.resume import run_identity, tail_digest
 
 
 def test_segments_split_at_two_days_with_a_day_of_overlap():
@@ -75,16 +76,33 @@ def test_a_checkpoint_survives_the_round_trip_and_comes_back_resumed(tmp_path):
                                                                windows=[["2020-01-01", "2020-01-31"]]),
                        [Segment("stable", "a"), Segment("recent", "b", "c")], "2026-11-25T00:00:00+00:00")
     path = tmp_path / "x.checkpoint.json"
+    part = tmp_path / "x.part"
+    part.write_bytes(b"x" * 1234)
+    saved.identity, saved.tail = IDENTITY, tail_digest(part, 1234)
     saved.save(path)
-    back = load_checkpoint(path, {"format": "jsonl"})
+    back = load_checkpoint(path, {"format": "jsonl"}, IDENTITY, part)
     assert back is not None and back.offset == 1234 and back.segments == saved.segments
     assert back.position == Position(segment=1, stage="verify", page=7, last_ids=[9, 8],
                                      windows=[["2020-01-01", "2020-01-31"]], resumed=True)
-    assert load_checkpoint(tmp_path / "none.json", {}) is None
+    assert load_checkpoint(tmp_path / "none.json", {}, IDENTITY, part) is None
 
 
 def test_a_checkpoint_of_other_options_is_refused_naming_them(tmp_path):
     path = tmp_path / "x.checkpoint.json"
-    Checkpoint({"format": "jsonl", "status": ["open"]}, 0, 0, Position(), [], "t").save(path)
+    Checkpoint({"format": "jsonl", "status": ["open"]}, 0, 0, Position(), [], "t", IDENTITY).save(path)
     with pytest.raises(ExportConfigError, match="status differ"):
-        load_checkpoint(path, {"format": "jsonl", "status": ["closed"]})
+        load_checkpoint(path, {"format": "jsonl", "status": ["closed"]}, IDENTITY, tmp_path / "x.part")
+
+
+def test_a_checkpoint_of_another_account_is_refused_naming_the_difference(tmp_path):
+    path = tmp_path / "x.checkpoint.json"
+    Checkpoint({"format": "jsonl"}, 0, 0, Position(), [], "t", IDENTITY).save(path)
+    other = run_identity("https://b.example", "client", "export tickets")
+    with pytest.raises(ExportConfigError, match="origin 'https://a.example:443'"):
+        load_checkpoint(path, {"format": "jsonl"}, other, tmp_path / "x.part")
+    same_host_other_client = run_identity("https://a.example", "someone-else", "export tickets")
+    with pytest.raises(ExportConfigError, match="client"):
+        load_checkpoint(path, {"format": "jsonl"}, same_host_other_client, tmp_path / "x.part")
+
+
+IDENTITY = run_identity("https://a.example", "client", "export tickets")
