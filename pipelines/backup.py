@@ -1,10 +1,10 @@
 """`helpspace backup DIR` and `helpspace restore DIR`: a whole account, in dependency order.
 
-A backup is a folder: `tags.jsonl.gz`, `organizations.jsonl.gz`, `customers.jsonl.gz`
+A backup is a generation in DIR (generations.py: written beside the previous one, made
+current only when complete): `tags.jsonl.gz`, `organizations.jsonl.gz`, `customers.jsonl.gz`
 (avatars embedded), `tickets.jsonl.gz` (messages, attachments embedded), and
-`manifest.json` (counts and sha256 of each file). With `reuse`, the previous backup's
-tickets file is reused for tickets that didn't change (export/reuse.py). Each file is
-written by the export of its kind, whole or not at all.
+`manifest.json` (counts, sizes and sha256 of each file). With `reuse`, the previous
+generation's tickets file is read for tickets that didn't change (export/reuse.py).
 
 A restore recreates them in another account in the order the API needs: tags (tickets
 and organizations name or reference them), organizations, customers, tickets. Every
@@ -14,6 +14,7 @@ rerun finishes what an interrupted restore started and creates nothing twice.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,12 +25,15 @@ import orjson
 
 from helpspace_async import HelpSpaceClient, ValidationError
 
-from . import locks
+from . import generations, locks
 from .errors import InputError, UsageError
 from .export import Exporter, ExportOptions
-from .files import read_json, sha256_of, write_json_atomic
+from .files import write_json_atomic
 from .formats import jsonl, open_writer
+from .import_.dry_run import CountingSender
 from .import_.importer import Importer, ImportOptions
+from .import_.journal import Journal
+from .import_.records import exported_key
 from .people.export import export_people
 from .people.import_ import import_people
 from .people.kinds import CUSTOMERS, ORGANIZATIONS
@@ -50,6 +54,8 @@ class Step:
 class Report:
     steps: list[Step] = field(default_factory=list)
     rejected: int = 0
+    generation: Path | None = None  # backup: the generation now current
+    pruned: list[Path] = field(default_factory=list)  # backup --keep: generations removed
 
     def add(self, kind: str, count: int, detail: str, say: Any) -> None:
         self.steps.append(Step(kind, count, detail))
@@ -64,15 +70,27 @@ def _local(folder: Path, command: str) -> None:
 
 
 async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, progress: bool = True,
-                 say: Any = print) -> Report:
+                 say: Any = print, keep: int | None = None) -> Report:
+    """A new generation of the whole account in `folder`, made current only when complete and verified."""
     _local(folder, "backup")
+    if keep is not None and keep < 1:
+        raise UsageError("--keep must be at least 1 (the generation just written)")
     check_local_output(folder, folder=True)
     folder.mkdir(parents=True, exist_ok=True)
     with locks.hold(locks.inside(folder), f"the backup folder {folder}"):
-        return await _backup(client, folder, reuse=reuse, progress=progress, say=say)
+        previous = generations.current(folder)
+        building = generations.start(folder)
+        try:
+            report = await _backup(client, building, previous if reuse else None, progress=progress, say=say)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)  # the previous generation stays current, untouched
+            raise
+        report.generation, report.pruned = generations.publish(folder, building, keep)
+        return report
 
 
-async def _backup(client: HelpSpaceClient, folder: Path, *, reuse: bool, progress: bool, say: Any) -> Report:
+async def _backup(client: HelpSpaceClient, folder: Path, previous: Path | None, *, progress: bool,
+                  say: Any) -> Report:
     report = Report()
     tags = [t async for t in client.tags.iter()]
     out = open_writer("jsonl", folder / FILES["tags"], with_messages=False)
@@ -84,41 +102,47 @@ async def _backup(client: HelpSpaceClient, folder: Path, *, reuse: bool, progres
                                    progress=progress, restart=True)
         report.add(kind.name, done.count, f"{done.count:,} saved ({done.completeness['status']})", say)
     tickets = folder / FILES["tickets"]
-    # the previous backup's file is indexed whole before anything is written; the new one replaces it at the end
-    previous = tickets if reuse and tickets.exists() and (folder / (FILES["tickets"] + ".manifest.json")).exists() else None
+    # the previous generation's tickets file is read, never written: its unchanged tickets' messages are reused
+    before = previous / FILES["tickets"] if previous is not None else None
+    reused_file = before if before is not None and before.exists() and \
+        before.with_name(before.name + ".manifest.json").exists() else None
     options = ExportOptions(output=str(tickets), with_messages=True, attachments="embed", progress=progress, restart=True,
-                            reuse=str(previous) if previous else None)
+                            reuse=str(reused_file) if reused_file else None)
     exporter = Exporter(client, options)
     result = await exporter.run()
-    reused = f", messages reused for {exporter.enricher.reused:,}" if previous and exporter.enricher else ""
+    reused = f", messages reused for {exporter.enricher.reused:,}" if reused_file and exporter.enricher else ""
     report.add("tickets", result.count, f"{result.count:,} saved with messages and attachments{reused}", say)
     write_json_atomic(folder / "manifest.json", {
         "kind": "helpspace backup", "base_url": client.base_url, "finished_at": datetime.now(timezone.utc).isoformat(),
-        "files": {kind: {"file": name, "records": next(s.count for s in report.steps if s.kind == kind),
-                         "sha256": sha256_of(folder / name)} for kind, name in FILES.items()},
+        "files": {kind: generations.file_entry(folder / name, next(s.count for s in report.steps if s.kind == kind))
+                  for kind, name in FILES.items()},
     })
     return report
 
 
 async def restore(client: HelpSpaceClient, folder: Path, *, dry_run: bool = False, progress: bool = True,
-                  say: Any = print) -> Report:
+                  say: Any = print, into_nonempty: bool = False) -> Report:
+    """The newest complete generation of `folder` into the client's account, exactly once."""
     _local(folder, "restore")
     state = folder / "restore" / (urlsplit(client.base_url).netloc.replace(":", "_") or "target")
     check_local_output(state, folder=True)
     state.mkdir(parents=True, exist_ok=True)
     with locks.hold(locks.inside(state), f"the restore of {folder} into {client.base_url}"):
-        return await _restore(client, folder, state, dry_run=dry_run, progress=progress, say=say)
+        generation = generations.current(folder)
+        if generation is None:
+            raise InputError(f"{folder} holds no complete backup made by `helpspace backup` (no manifest.json)")
+        generations.verify(generation, needed=tuple(FILES))  # every file, before anything is created
+        journal = state / "tickets.state.jsonl"
+        matched: dict[str, int] = {}
+        if not journal.exists():  # a first restore into this account (a rerun continues its own journal)
+            matched = await _preflight_target(client, generation, journal, into_nonempty=into_nonempty,
+                                              dry_run=dry_run, say=say)
+        return await _restore(client, generation, state, dry_run=dry_run, progress=progress, say=say,
+                              matched=matched)
 
 
 async def _restore(client: HelpSpaceClient, folder: Path, state: Path, *, dry_run: bool, progress: bool,
-                   say: Any) -> Report:
-    manifest = read_json(folder / "manifest.json")
-    if not isinstance(manifest, dict) or manifest.get("kind") != "helpspace backup":
-        raise InputError(f"{folder} is not a backup made by `helpspace backup` (no manifest.json)")
-    for entry in manifest["files"].values():
-        if sha256_of(folder / entry["file"]) != entry["sha256"]:
-            raise InputError(f"{folder / entry['file']} does not match the backup's manifest (changed or cut): "
-                             f"not restoring from it")
+                   say: Any, matched: dict[str, int]) -> Report:
     report = Report()
     created = await _restore_tags(client, folder / FILES["tags"], dry_run)
     report.add("tags", created, f"{created:,} created (the rest existed)", say)
@@ -130,10 +154,59 @@ async def _restore(client: HelpSpaceClient, folder: Path, state: Path, *, dry_ru
     importer = Importer(client, ImportOptions(input=str(folder / FILES["tickets"]), state=str(state / "tickets.state.jsonl"),
                                               rejects=str(state / "tickets.rejects.jsonl"), dry_run=dry_run,
                                               progress=progress))
+    if dry_run and isinstance(importer.sender, CountingSender):  # what the real run's journal would say
+        importer.sender.done.update(matched)
+        importer.sender.parts.update(dict.fromkeys(matched, 0))
     result = await importer.run()
     report.rejected += result.rejected
     report.add("tickets", result.created, result.line(), say)
     return report
+
+
+def stable_key(ticket: dict[str, Any]) -> tuple[str, str, str] | None:
+    """What identifies a ticket across accounts: its creation time, subject and requester (ids differ)."""
+    contact = ticket.get("from_contact")
+    value = contact.get("value") or contact.get("email") if isinstance(contact, dict) else None
+    if not all(isinstance(v, str) for v in (ticket.get("created_at"), ticket.get("subject"), value)):
+        return None
+    return ticket["created_at"], ticket["subject"], str(value).lower()
+
+
+async def _preflight_target(client: HelpSpaceClient, generation: Path, journal: Path, *, into_nonempty: bool,
+                            dry_run: bool, say: Any) -> dict[str, int]:
+    """A target that already holds tickets is a decision, not a default: refused, or (--into-nonempty)
+    every backed-up ticket that matches an existing one by stable_key is recorded as done, so the
+    restore (and its dry run) creates only what is missing."""
+    total = await client.tickets.count()
+    if total == 0:
+        return {}
+    if not into_nonempty:
+        raise UsageError(
+            f"the target account ({client.base_url}) already holds {total:,} tickets, and this backup was never "
+            "restored into it: restoring would create every ticket again beside them. Restore into an empty "
+            "account, or pass --into-nonempty to match existing tickets (by creation time, subject and "
+            "requester) and create only the missing ones (try it with --dry-run first).")
+    existing: dict[tuple[str, str, str], int] = {}
+    async for page in client.tickets.pages():
+        for ticket in page.items:
+            key = stable_key(ticket)
+            if key is not None and isinstance(ticket.get("id"), int):
+                existing.setdefault(key, ticket["id"])
+    matched: dict[str, int] = {}
+    for _, line in jsonl.read_lines(generation / FILES["tickets"]):
+        record = orjson.loads(line)
+        key = stable_key(record)
+        if key in existing and isinstance(record.get("id"), int):
+            matched[exported_key(record["id"])] = existing[key]
+    say(f"tickets: {len(matched):,} of the backup's match tickets already in the target (left as they are)")
+    if not dry_run:
+        target = Journal(journal)
+        try:
+            for key, ticket_id in matched.items():
+                await target.created(key, ticket_id, parts=0)
+        finally:
+            target.close()
+    return matched
 
 
 async def _restore_tags(client: HelpSpaceClient, path: Path, dry_run: bool) -> int:

@@ -77,6 +77,12 @@ async def _run_nightly(client: HelpSpaceClient, options: ExportOptions, nightly:
     if state.get("fingerprint") not in (None, fp) and not nightly.full:
         raise ExportConfigError(f"{nightly.state} records runs with other options; use the same ones, or --full to start over")
     last = state["runs"][-1] if state["runs"] else None
+    target = options.output if is_remote(options.output) else str(Path(options.output).resolve())
+    earlier = [run for run in state["runs"] if run.get("output") == target and not run.get("deleted_at")]
+    if earlier:  # e.g. the cron line run twice in one day: the day's good export must not be replaced
+        raise ExportConfigError(
+            f"{options.output} already holds the run of {earlier[-1]['started_at']} that {nightly.state} keeps: "
+            "a new run would replace it. Name each run's output uniquely (e.g. tickets-$(date +%F-%H%M).jsonl.gz)")
     started = datetime.now(timezone.utc)
     since: date | None = None
     if nightly.snapshot:

@@ -20,14 +20,20 @@ class DryRunClient:
 
 
 class CountingSender:
-    """Takes the place of ExactlyOnce: counts the requests a real run would send."""
+    """Takes the place of ExactlyOnce: counts the requests a real run would send. `done` and `parts`
+    are what the journal (read, never written) says is done, so the dry run predicts a rerun too."""
 
-    def __init__(self, summary: ImportSummary) -> None:
+    def __init__(self, summary: ImportSummary, done: dict[str, int] | None = None,
+                 parts: dict[str, int] | None = None) -> None:
         self.summary = summary
+        self.done = done or {}
+        self.parts = parts or {}
 
     def all_done(self, plan: Plan) -> bool:
-        return False
+        parts = self.parts.get(plan.key, len(plan.follow_ups))
+        return all(k in self.done for k in [plan.key] + [f"{plan.key}#m{i}" for i in range(1, parts + 1)])
 
     async def send(self, plan: Plan, body: dict[str, Any], follow_bodies: list[dict[str, Any]]) -> None:
+        self.summary.would_create += 1
         self.summary.would_send += 1 + len(follow_bodies)
         self.summary.follow_ups += len(follow_bodies)

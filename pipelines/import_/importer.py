@@ -99,7 +99,9 @@ class Importer:
         self.encoder = Encoder(base_dir, self.fetcher, keep_links=options.keep_links,
                                download_images=self.source != "helpspace", refresher=refresher)
         self.journal: Journal | None = None
-        self.sender: ExactlyOnce | CountingSender = CountingSender(self.summary)
+        known = Journal(self.state_path, read_only=True) if options.dry_run else None
+        self.sender: ExactlyOnce | CountingSender = CountingSender(
+            self.summary, known.done if known else None, known.parts if known else None)
         self._rejects: IO[bytes] | None = None
         self._agents: dict[str, int] | None = None
         self._agents_lock = asyncio.Lock()

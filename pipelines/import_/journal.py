@@ -21,13 +21,15 @@ import orjson
 class Journal:
     """Keys -> created ids, replayed from disk and appended to durably."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self.done: dict[str, int] = {}
         self.intents: dict[str, float] = {}
         self.parts: dict[str, int] = {}  # follow-up messages a ticket was given (after any split)
         if path.exists():
             self._replay()
+        if read_only:  # a dry run reads what is done and writes nothing
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "ab")
         if self._fh.tell() and not _ends_with_newline(path):

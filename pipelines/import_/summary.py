@@ -25,6 +25,7 @@ class ImportSummary:
     tags_created: list[str] = field(default_factory=list)
     tags_dropped: list[str] = field(default_factory=list)
     would_send: int = 0  # dry run
+    would_create: int = 0  # dry run: tickets a real run would create
     elapsed: float = 0.0
     source: str = "helpspace"
     source_detected: bool = False
@@ -82,7 +83,8 @@ class ImportSummary:
         return "\n".join(lines)
 
     def line(self) -> str:
-        parts = [f"created {self.created:,}", f"already done {self.already_done:,}", f"rejected {self.rejected:,}",
+        made = f"would create {self.would_create:,}" if self.would_send else f"created {self.created:,}"
+        parts = [made, f"already done {self.already_done:,}", f"rejected {self.rejected:,}",
                  f"ambiguous resolved {self.ambiguous_resolved:,}"]
         if self.follow_ups:
             parts.append(f"follow-up messages {self.follow_ups:,}")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import signal
 
 import orjson
+import pytest
 
 from helpspace_async.testing import ServerThread
+from pipelines import generations
+from pipelines.generations import current
 from pipelines.import_.records import exported_key
 from pipelines.people.kinds import CUSTOMERS, ORGANIZATIONS
 from tests.e2e.cli import run, start, wait_until
@@ -28,9 +31,12 @@ def test_backup_and_restore_move_a_whole_account_exactly_once(tmp_path):
     with ServerThread(tickets=80, seed=6) as source:
         done = run(["backup", str(folder)], source)
         assert done.returncode == 0, done.stderr.decode()
+        first_generation = current(folder)
         again = run(["backup", str(folder)], source)  # a nightly refresh: unchanged tickets' messages are reused
         assert again.returncode == 0 and b"messages reused for 80" in again.stderr, again.stderr.decode()
-        assert sorted(p.name for p in folder.iterdir()) == sorted(
+        assert sorted(p.name for p in folder.iterdir()) == ["CURRENT", "generations"]
+        assert len(generations.listing(folder)) == 2 and current(folder) != first_generation
+        assert sorted(p.name for p in current(folder).iterdir()) == sorted(
             ["customers.jsonl.gz", "customers.jsonl.gz.manifest.json", "organizations.jsonl.gz",
              "organizations.jsonl.gz.manifest.json", "tags.jsonl.gz", "tickets.jsonl.gz",
              "tickets.jsonl.gz.manifest.json", "manifest.json"])  # nothing left behind by the reuse
@@ -40,7 +46,7 @@ def test_backup_and_restore_move_a_whole_account_exactly_once(tmp_path):
         tickets = {tid: dict(source.store.tickets[tid]) for tid in source.store.live}
         tags = set(source.store.tags)
         messages = {tid: [m["body"] for m in source.store.messages_of(tid)] for tid in tickets}
-    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    manifest = orjson.loads((current(folder) / "manifest.json").read_bytes())
     assert manifest["files"]["tickets"]["records"] == 80 and manifest["files"]["customers"]["records"] == len(customers)
 
     with ServerThread(tickets=0) as target:
@@ -80,8 +86,92 @@ def test_a_tampered_backup_is_refused(tmp_path):
     folder = tmp_path / "backup"
     with ServerThread(tickets=10, seed=7) as source:
         assert run(["backup", str(folder)], source).returncode == 0
-    (folder / "customers.jsonl.gz").write_bytes(b"cut")
+    (current(folder) / "customers.jsonl.gz").write_bytes(b"cut")
     with ServerThread(tickets=0) as target:
         done = run(["restore", str(folder)], target)
         assert done.returncode == 2 and b"does not match the backup's manifest" in done.stderr
         assert len(target.store.live) == 0
+
+
+def test_a_killed_backup_refresh_leaves_the_previous_generation_restorable(tmp_path):
+    """kill -9 in the middle of a refresh: the previous complete backup is current and restores whole."""
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=60, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+        good = current(folder)
+        source.realism.latency_ms = 30
+        proc = start(["backup", str(folder), "--full", "--concurrency", "1"], source)
+        wait_until(lambda: any(p.name.endswith(".incomplete") and (p / "tags.jsonl.gz").exists()
+                               for p in (folder / "generations").iterdir()), what="a generation being written")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert current(folder) == good
+        source.realism.latency_ms = 0
+        with ServerThread(tickets=0) as target:
+            done = run(["restore", str(folder)], target)
+            assert done.returncode == 0, done.stderr.decode()
+            assert len(target.store.live) == 60
+        again = run(["backup", str(folder), "--keep", "1"], source)  # the killed one is cleared, old ones pruned
+        assert again.returncode == 0, again.stderr.decode()
+        assert [p.name for p in (folder / "generations").iterdir()] == [current(folder).name] != [good.name]
+
+
+def tampered(folder, how):
+    gen = current(folder)
+    manifest = orjson.loads((gen / "manifest.json").read_bytes())
+    if how == "entry outside":
+        (folder / "evil.jsonl.gz").write_bytes((gen / "tickets.jsonl.gz").read_bytes())
+        manifest["files"]["tickets"]["file"] = "../../evil.jsonl.gz"
+    elif how == "absolute entry":
+        manifest["files"]["tickets"]["file"] = str(gen / "tickets.jsonl.gz")
+    elif how == "no files":
+        manifest["files"] = {}
+    elif how == "symlink":
+        target = tmp = gen / "tickets.jsonl.gz"
+        real = gen.parent / "elsewhere.jsonl.gz"
+        tmp.rename(real)
+        target.symlink_to(real)
+    elif how == "device":
+        (gen / "tickets.jsonl.gz").unlink()
+        (gen / "tickets.jsonl.gz").symlink_to("/dev/zero")
+    elif how == "a file missing from the list":
+        del manifest["files"]["customers"]
+    (gen / "manifest.json").write_bytes(orjson.dumps(manifest))
+
+
+@pytest.mark.parametrize("how", ["entry outside", "absolute entry", "no files", "symlink", "device",
+                                 "a file missing from the list"])
+def test_restore_trusts_nothing_in_its_folder(tmp_path, how):
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=5, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+    tampered(folder, how)
+    with ServerThread(tickets=0) as target:
+        done = run(["restore", str(folder)], target, timeout=30)
+        assert done.returncode == 2, done.stderr.decode()
+        assert len(target.store.live) == 0 and not target.people.customers and b"Traceback" not in done.stderr
+
+
+def test_restore_into_a_non_empty_account_is_a_decision(tmp_path):
+    """Restoring into the account the backup came from: refused by default (it would double every
+    ticket); with --into-nonempty only what is missing is created, and the dry run says so first."""
+    folder = tmp_path / "backup"
+    thread = ServerThread(tickets=30, seed=7)
+    with thread as account:
+        assert run(["backup", str(folder)], account).returncode == 0
+        gone = sorted(account.store.live)[:3]
+        for tid in gone:
+            thread.call(account.store.delete_ticket, tid)
+        assert len(account.store.live) == 27
+        refused = run(["restore", str(folder)], account)
+        assert refused.returncode == 2 and b"--into-nonempty" in refused.stderr, refused.stderr.decode()
+        assert len(account.store.live) == 27
+        dry = run(["restore", str(folder), "--into-nonempty", "--dry-run"], account)
+        assert dry.returncode == 0 and b"would create 3" in dry.stderr, dry.stderr.decode()
+        done = run(["restore", str(folder), "--into-nonempty"], account)
+        assert done.returncode == 0 and b"created 3" in done.stderr, done.stderr.decode()
+        assert len(account.store.live) == 30
+        subjects = [account.store.tickets[t]["subject"] for t in account.store.live]
+        assert len(subjects) == 30
+        again = run(["restore", str(folder)], account)  # a rerun continues its own journal: nothing more
+        assert again.returncode == 0 and len(account.store.live) == 30, again.stderr.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -152,3 +153,14 @@ def test_nightly_incremental_runs_and_retention(tmp_path):
         assert (tmp_path / "day3.jsonl").exists()
         runs = json.loads(state.read_text())["runs"]
         assert [r["mode"] for r in runs] == ["full", "incremental", "incremental", "full"]
+
+
+def test_the_nightly_line_run_twice_in_a_day_never_replaces_the_days_export(tmp_path):
+    state, out = tmp_path / "state.json", tmp_path / "tickets-day.jsonl.gz"
+    with ServerThread(tickets=40, seed=13) as server:
+        argv = ["export", "tickets", "-o", str(out), "--since-last-run", str(state)]
+        assert run(argv, server).returncode == 0
+        good = out.read_bytes()
+        again = run(argv, server)
+    assert again.returncode == 2 and b"already holds the run" in again.stderr, again.stderr.decode()
+    assert out.read_bytes() == good and len(gzip.decompress(good).splitlines()) == 40
