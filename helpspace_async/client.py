@@ -194,6 +194,11 @@ class HelpSpaceClient:
                 location = protocol.header(raw.headers, "Location")
                 if raw.status not in protocol.REDIRECTS or not location:
                     break
+                if method == "POST":  # following would send the create again: look it up instead
+                    raise AmbiguousCreate(
+                        f"POST {shown_path} was answered with a redirect ({raw.status}); the server may have "
+                        "created it. It is looked up, never sent again.",
+                        method=method, path=shown_path, body=json)
                 target, with_credentials = protocol.redirect_target(
                     target, location, self.base_url, method=method, download=sink is not None
                 )

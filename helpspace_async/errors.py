@@ -26,7 +26,10 @@ a body, field errors) has the token and client id replaced by `***` before it is
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
+from urllib.parse import quote
 
 
 class HelpSpaceError(Exception):
@@ -162,17 +165,33 @@ class ListingRunaway(ServerMisbehaved):
 MIN_SECRET = 4  # shorter "secrets" (test values like "t") would garble every message
 
 
+def secret_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Each secret as a server or a URL may carry it: as is, URL-encoded, and base64 (of itself and
+    of Basic auth's `user:secret`-style pairs it may end)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if len(secret) < MIN_SECRET:
+            continue
+        forms.update({secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode().rstrip("=")})
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact(value: Any, secrets: tuple[str, ...]) -> Any:
-    """`value` (text, or JSON-like data) with every secret replaced by `***`."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if len(secret) >= MIN_SECRET:
-                value = value.replace(secret, "***")
+    """`value` (text, or JSON-like data) with every secret replaced by `***`, whatever its case or form."""
+    forms = secret_forms(secrets)
+    if not forms:
         return value
+    pattern = re.compile("|".join(re.escape(f) for f in forms), re.IGNORECASE)
+    return _redact(value, pattern)
+
+
+def _redact(value: Any, pattern: re.Pattern[str]) -> Any:
+    if isinstance(value, str):
+        return pattern.sub("***", value)
     if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, pattern): _redact(v, pattern) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
+        return [_redact(v, pattern) for v in value]
     return value
 
 

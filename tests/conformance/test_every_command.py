@@ -27,6 +27,7 @@ import orjson
 import pytest
 
 from helpspace_async.testing import ServerThread
+from pipelines.generations import current, verify
 from tests.conftest import SECRET
 from tests.e2e.cli import cli_env, command, run, wait_until
 
@@ -110,9 +111,11 @@ def check_import(kind: str, source: str) -> Callable[[Path, object], None]:
 
 
 def check_backup(tmp: Path, server: object) -> None:
-    manifest = orjson.loads((tmp / "backup" / "manifest.json").read_bytes())
+    generation = current(tmp / "backup")
+    assert generation is not None
+    manifest = verify(generation)
     assert manifest["files"]["tickets"]["records"] == SEEDED
-    _ids_once(tmp / "backup" / "tickets.jsonl.gz", SEEDED)
+    _ids_once(generation / "tickets.jsonl.gz", SEEDED)
 
 
 def check_restore(tmp: Path, server: object) -> None:

@@ -177,3 +177,40 @@ def test_missing_token_and_remote_http_are_refused_with_a_reason(monkeypatch):
         HelpSpaceClient(BASE, None, "c")
     with pytest.raises(ConfigurationError, match="unencrypted"):
         HelpSpaceClient("http://helpdesk.example.com", "t", "c")
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_after_a_create_is_never_followed_by_a_second_post(status):
+    """A 303 after the create POST used to be followed by POSTing the body again (two tickets)."""
+    with aioresponses() as m:
+        m.post(TICKETS, status=status, headers={"Location": f"{BASE}/api/v1/tickets/9"})
+        m.post(TICKETS, status=201, payload={"data": {"id": 10}})  # would be a duplicate
+        m.get(f"{BASE}/api/v1/tickets/9", payload={"data": {"id": 9}})
+        async with client() as hs:
+            with pytest.raises(AmbiguousCreate) as info:
+                await hs.tickets.create({"subject": "s"})
+            assert info.value.body == {"subject": "s"}
+        posts = sum(len(calls) for (method, _), calls in m.requests.items() if method == "POST")
+        assert posts == 1
+
+
+@pytest.mark.parametrize("form", [
+    SECRET, SECRET.upper(), SECRET.swapcase(),
+    __import__("base64").b64encode(SECRET.encode()).decode(),
+])
+def test_redaction_finds_the_token_in_any_case_and_form(form):
+    from helpspace_async.errors import redact
+
+    text = f"the server said: {form} and {{'Authorization': 'Bearer {form}'}}"
+    cleaned = redact({"k": [text]}, (SECRET,))
+    flat = str(cleaned)
+    assert "***" in flat and form not in flat and SECRET.lower() not in flat.lower()
+
+
+def test_redaction_covers_a_url_encoded_secret_with_reserved_characters():
+    from urllib.parse import quote
+
+    from helpspace_async.errors import redact
+
+    secret = "abc/def+ghi=="
+    assert redact(f"https://x/?t={quote(secret, safe='')}", (secret,)) == "https://x/?t=***"
