@@ -55,6 +55,7 @@ async def ordered_pages(
     pending: deque[asyncio.Task[Page]] = deque()
     next_number = start + 1
     previous = first
+    seen: set[Any] = set(_ids(first))
     repeats = 0
     try:
         while True:
@@ -69,10 +70,12 @@ async def ordered_pages(
             page = await pending.popleft()
             if not page.items:
                 return  # an empty page ends a listing, whatever meta says
-            repeats = repeats + 1 if _same_ids(page, previous) else 0
+            ids = _ids(page)
+            repeats = repeats + 1 if seen.issuperset(ids) else 0  # any cycle, not only the previous page again
+            seen.update(ids)
             if repeats >= REPEATS_ALLOWED:
                 raise ListingRunaway(
-                    f"the server sent the same {len(page.items)} items for {repeats + 1} pages in a row "
+                    f"the server sent {repeats} pages in a row with no item it had not sent before "
                     f"(up to page {page.number}): its paging is broken, so the listing would never end"
                 )
             if page.meta:
@@ -92,8 +95,8 @@ def believable_last_page(meta: PageMeta, per_page: int) -> int:
     return min(meta.last_page, needed + SLACK_PAGES)
 
 
-def _same_ids(page: Page, previous: Page) -> bool:
-    return [item.get("id") for item in page.items] == [item.get("id") for item in previous.items]
+def _ids(page: Page) -> list[Any]:
+    return [item.get("id") if isinstance(item, dict) else None for item in page.items]
 
 
 def _may_continue(last_read: Page, per_page: int, *, read: int) -> bool:

@@ -12,6 +12,9 @@ compromised API can answer. Each is off by default; tests switch them on one at 
     gzip_bomb_mb       listings and messages answer a gzip body that expands to this many MB
     huge_attachment_mb attachment downloads stream this many MB
     create_answer      "no-id": a create is made, answered 201 without an id; "not-json": 200 HTML
+    bad_shapes         ticket listings carry a status `../../escaped`, a created_at that is a path,
+                       tags as a string, an id `true` and an item that is not an object
+    alternating_pages  page n of a ticket listing answers page 1 or 2 (A, B, A, B, ...), claiming no end
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Hostility:
     gzip_bomb_mb: int = 0
     huge_attachment_mb: int = 0
     create_answer: str | None = None
+    bad_shapes: bool = False
+    alternating_pages: bool = False
 
 
 @lru_cache(maxsize=4)
@@ -72,6 +77,9 @@ def middleware(hostility: Hostility) -> Any:
                 raise web.HTTPFound(h.redirect_to + request.path_qs)
             if h.same_page_forever:
                 request = request.clone(rel_url=request.rel_url.update_query(page="1"))
+            if h.alternating_pages:
+                page = int(request.query.get("page", "1") or 1)
+                request = request.clone(rel_url=request.rel_url.update_query(page=str(2 - page % 2)))
         if request.method == "GET" and h.gzip_bomb_mb and (path in LISTINGS or path.endswith("/messages")):
             return web.Response(body=gzip_bomb(h.gzip_bomb_mb), headers={"Content-Encoding": "gzip"},
                                 content_type="application/json")
@@ -101,14 +109,23 @@ def middleware(hostility: Hostility) -> Any:
 
 def _listing(h: Hostility, data: dict[str, Any]) -> dict[str, Any]:
     meta = data.get("meta") or {}
-    if h.endless_pages or h.same_page_forever:
+    if h.endless_pages or h.same_page_forever or h.alternating_pages:
         meta["last_page"] = 1_000_000_000
-    if h.same_page_forever:
+    if h.same_page_forever or h.alternating_pages:
         meta["total"] = 1_000_000_000 * int(meta.get("per_page") or 50)
     if h.evil_ids:
         for ticket in data.get("data") or []:
             if ticket.get("id") == 1:
                 ticket["id"] = "../../../evil-1"
+    if h.bad_shapes:
+        spoilt = {1: ("status", "../../../../escaped"), 2: ("created_at", "../../x/2024-01-01"),
+                  3: ("tags", "a,b"), 4: ("id", True)}
+        for ticket in data.get("data") or []:
+            if ticket.get("id") in spoilt:
+                name, value = spoilt[ticket["id"]]
+                ticket[name] = value
+        if data.get("data"):
+            data["data"].append("not an object")
     return data
 
 

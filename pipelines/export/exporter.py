@@ -42,6 +42,7 @@ from helpspace_async.paging import Page, ordered_pages
 from helpspace_async.protocol import encode_query, page_params, ticket_filter_params
 
 from .. import locks
+from ..boundary import shown_id, ticket_problem
 from ..errors import ExportConfigError
 from ..files import write_json_atomic
 from ..formats import detect_format
@@ -321,7 +322,13 @@ class Exporter:
         if query is None:  # encoded once per segment, not once per page
             filters = self._filters(segment.created_between, segment.last_contact_between)
             query = self._queries[segment] = encode_query(ticket_filter_params(**filters))
-        return await self.client.tickets.page(number, per_page=self.options.per_page, params=query)
+        page = await self.client.tickets.page(number, per_page=self.options.per_page, params=query)
+        if not all(isinstance(t, dict) for t in page.items):  # the boundary: nothing downstream sees a non-object
+            for item in page.items:
+                if not isinstance(item, dict):
+                    self.skipped[shown_id(item)] = ticket_problem(item) or ""
+            page.items = [t for t in page.items if isinstance(t, dict)]
+        return page
 
     async def _scan(self, segment: Segment) -> Evidence:
         """One fast concurrent pass over the segment, watching for evidence of change."""
@@ -382,8 +389,9 @@ class Exporter:
                         evidence.changed += 1
                 elif evidence.is_change(stamp, since_utc):
                     evidence.changed += 1
-            if type(tid) is not int:  # it would name files and journal keys: never trusted unchecked
-                self.skipped[repr(tid)[:80]] = "ticket ids must be numbers"
+            problem = ticket_problem(t)  # the boundary: ids name files and keys, dates become columns
+            if problem is not None:
+                self.skipped[shown_id(t)] = problem
             elif tid in seen:
                 if evidence is not None:
                     evidence.duplicates += 1

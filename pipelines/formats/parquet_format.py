@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -171,11 +173,19 @@ class PartitionedParquet:
         self.counts: dict[str, int] = {}
 
     def key(self, ticket: dict[str, Any]) -> str:
+        """`column=value`, one path component whatever the server sent: a creation day that isn't a
+        date is `unknown`, and every value is URI-encoded as Hive and pyarrow do (`/` -> `%2F`)."""
         if self.by == "status":
-            value = ticket.get("status") or "unknown"
+            raw = ticket.get("status")
+            value = raw if isinstance(raw, str) and raw else "unknown"
         else:
-            value = (ticket.get("created_at") or "unknown")[:10]
-        return f"{self.by}={value}"
+            raw = ticket.get("created_at")
+            day = raw[:10] if isinstance(raw, str) else ""
+            try:
+                value = date.fromisoformat(day).isoformat()
+            except ValueError:
+                value = "unknown"
+        return f"{self.by}={quote(value, safe='')}"
 
     def add(self, tickets: list[dict[str, Any]]) -> None:
         for t in tickets:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 from aiohttp import web
 
 from helpspace_async.testing import Hostility, ServerThread
@@ -156,7 +157,7 @@ def test_the_same_page_forever_ends_the_run_with_exit_3(tmp_path):
     with ServerThread(tickets=300, hostile=Hostility(same_page_forever=True)) as server:
         done = run(["export", "tickets", "-o", str(tmp_path / "t.jsonl"), "--per-page", "20"], server, timeout=60)
         served = server.realism.stats["requests"]
-    assert done.returncode == 3 and b"same 20 items" in done.stderr, done.stderr.decode()
+    assert done.returncode == 3 and b"no item it had not sent before" in done.stderr, done.stderr.decode()
     assert served < 100 and time.monotonic() - started < 30
 
 
@@ -211,3 +212,28 @@ def test_a_create_answered_without_an_id_is_looked_up_not_rejected(tmp_path):
         assert b"ambiguous resolved 15" in done.stderr and b"rejected 0" in done.stderr
         assert not (tmp_path / f"{answer}.jsonl.rejects.jsonl").exists()
         assert again.returncode == 0 and b"created 0" in again.stderr and live == 15
+
+
+@pytest.mark.parametrize("fmt", [["--format", "parquet", "--partition-by", "status"],
+                                 ["--format", "parquet", "--partition-by", "created_date"],
+                                 ["--format", "jsonl"], ["--format", "csv"]])
+def test_items_of_the_wrong_shape_are_left_out_and_listed_never_written_outside(tmp_path, fmt):
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "deep" / "out"
+    with ServerThread(tickets=30, seed=5, hostile=Hostility(bad_shapes=True)) as server:
+        done = run(["export", "tickets", "-o", str(out), *fmt], server)
+    assert done.returncode == 3, done.stderr.decode()
+    assert b"Traceback" not in done.stderr and b"left out" in done.stderr
+    inside = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert all(out in p.parents or p.name.startswith("out") for p in inside), inside
+    manifest = orjson.loads((tmp_path / "deep" / "out.manifest.json").read_bytes())
+    assert len(manifest["problems"]) >= 4
+
+
+def test_pages_that_cycle_end_the_run_with_exit_3(tmp_path):
+    """Pages 1, 2, 1, 2, ... each unlike its neighbour: no new ids after two pages, so it stops."""
+    with ServerThread(tickets=300, hostile=Hostility(alternating_pages=True)) as server:
+        done = run(["export", "tickets", "-o", str(tmp_path / "t.jsonl"), "--per-page", "10"], server, timeout=60)
+        requests = server.realism.stats["requests"]
+    assert done.returncode == 3, done.stderr.decode()
+    assert requests < 60 and b"Traceback" not in done.stderr

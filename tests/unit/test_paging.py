@@ -72,3 +72,22 @@ async def test_stopping_early_cancels_what_is_in_flight():
     await pages.aclose()
     assert sorted(cancelled) == [n for n in started if n > 2] and len(cancelled) == 5
     assert asyncio.get_running_loop().time() - began < 5
+
+
+async def test_pages_that_cycle_without_repeating_their_neighbour_end_as_runaway():
+    """A, B, C, A, B, C, ...: no page equals the one before it, yet nothing new comes after page 3."""
+    import pytest
+
+    from helpspace_async.errors import ListingRunaway
+
+    fetched: list[int] = []
+
+    async def fetch(n: int) -> Page:
+        fetched.append(n)
+        cycle = (n - 1) % 3
+        return Page(n, [{"id": cycle * 10 + i} for i in range(10)], PageMeta(n, 10**9, 10, 10**10))
+
+    with pytest.raises(ListingRunaway):
+        async for _ in ordered_pages(fetch, per_page=10):
+            pass
+    assert len(fetched) < 20  # stopped within a few pages (plus the window in flight)

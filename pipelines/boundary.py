@@ -1,0 +1,85 @@
+"""Server data, checked once where it enters: what we use of each object has the shape we use.
+
+Every listing's items pass through here before anything is written, named or decided from
+them. An item that fails is left out and listed (the export ends with exit 3 and the
+manifest says what and why), never a traceback further down (a Parquet column, a path, a
+journal key). Only what the pipelines use is checked; unknown fields are kept as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is int and value >= 0  # bool is not an id
+
+
+def _is_date(value: Any) -> bool:
+    if value is None:
+        return True
+    if type(value) is not str:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _optional(value: Any, kind: type) -> bool:
+    return value is None or isinstance(value, kind)
+
+
+def ticket_problem(ticket: Any) -> str | None:
+    """Why a ticket can't be kept as the API describes it (None: it can)."""
+    if not isinstance(ticket, dict):
+        return f"a ticket must be a JSON object, not {type(ticket).__name__}"
+    if not _is_id(ticket.get("id")):
+        return "ticket ids must be whole numbers"
+    for name in ("status", "subject"):
+        if not _optional(ticket.get(name), str):
+            return f"{name} must be text"
+    for name in ("created_at", "updated_at", "last_contact"):
+        if not _is_date(ticket.get(name)):
+            return f"{name} must be a date"
+    for name in ("from_contact", "assignee", "team", "channel"):
+        if not _optional(ticket.get(name), dict):
+            return f"{name} must be an object"
+    tags = ticket.get("tags")
+    if not _optional(tags, list) or any(not isinstance(t, (str, dict)) for t in tags or ()):
+        return "tags must be a list of names or tag objects"
+    return None
+
+
+def person_problem(record: Any, kind: str) -> str | None:
+    """Why a customer or organization can't be kept (None: it can)."""
+    if not isinstance(record, dict):
+        return f"{kind} must be JSON objects, not {type(record).__name__}"
+    if not _is_id(record.get("id")):
+        return f"{kind} ids must be whole numbers"
+    for name in ("created_at", "updated_at"):
+        if not _is_date(record.get(name)):
+            return f"{name} must be a date"
+    for name in ("name", "email"):
+        if not _optional(record.get(name), str):
+            return f"{name} must be text"
+    return None
+
+
+def tag_problem(tag: Any) -> str | None:
+    """Why a tag can't be backed up and restored (None: it can)."""
+    if not isinstance(tag, dict):
+        return "a tag must be a JSON object"
+    name = tag.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return "a tag needs a name"
+    if not _optional(tag.get("type"), str):
+        return "a tag's type must be text"
+    return None
+
+
+def shown_id(item: Any) -> str:
+    """An item's id for a report, whatever it is (never trusted, never longer than a line)."""
+    return repr(item.get("id") if isinstance(item, dict) else item)[:80]
