@@ -26,6 +26,7 @@ import orjson
 from helpspace_async import HelpSpaceClient, ValidationError
 
 from . import generations, locks
+from .boundary import shown_id, tag_problem
 from .errors import InputError, UsageError
 from .export import Exporter, ExportOptions
 from .files import write_json_atomic
@@ -56,6 +57,7 @@ class Report:
     rejected: int = 0
     generation: Path | None = None  # backup: the generation now current
     pruned: list[Path] = field(default_factory=list)  # backup --keep: generations removed
+    left_out: list[str] = field(default_factory=list)  # items the server sent that can't be kept (boundary.py)
 
     def add(self, kind: str, count: int, detail: str, say: Any) -> None:
         self.steps.append(Step(kind, count, detail))
@@ -92,11 +94,15 @@ async def backup(client: HelpSpaceClient, folder: Path, *, reuse: bool = True, p
 async def _backup(client: HelpSpaceClient, folder: Path, previous: Path | None, *, progress: bool,
                   say: Any) -> Report:
     report = Report()
-    tags = [t async for t in client.tags.iter()]
+    listed = [t async for t in client.tags.iter()]
+    tags = [t for t in listed if tag_problem(t) is None]
+    for bad in (t for t in listed if tag_problem(t) is not None):  # the boundary: a nameless tag can't be restored
+        report.left_out.append(f"tag {shown_id(bad)}: {tag_problem(bad)}")
     out = open_writer("jsonl", folder / FILES["tags"], with_messages=False)
     out.write(tags)
     out.finish()
-    report.add("tags", len(tags), f"{len(tags):,} saved", say)
+    report.add("tags", len(tags), f"{len(tags):,} saved" + (f", {len(listed) - len(tags)} left out" if
+                                                             len(listed) > len(tags) else ""), say)
     for kind in (ORGANIZATIONS, CUSTOMERS):
         done = await export_people(client, kind, str(folder / FILES[kind.name]), avatars=kind is CUSTOMERS,
                                    progress=progress, restart=True)
@@ -110,10 +116,12 @@ async def _backup(client: HelpSpaceClient, folder: Path, previous: Path | None, 
                             reuse=str(reused_file) if reused_file else None)
     exporter = Exporter(client, options)
     result = await exporter.run()
+    report.left_out += result.problems
     reused = f", messages reused for {exporter.enricher.reused:,}" if reused_file and exporter.enricher else ""
     report.add("tickets", result.count, f"{result.count:,} saved with messages and attachments{reused}", say)
     write_json_atomic(folder / "manifest.json", {
         "kind": "helpspace backup", "base_url": client.base_url, "finished_at": datetime.now(timezone.utc).isoformat(),
+        "left_out": report.left_out,
         "files": {kind: generations.file_entry(folder / name, next(s.count for s in report.steps if s.kind == kind))
                   for kind, name in FILES.items()},
     })
@@ -195,9 +203,9 @@ async def _preflight_target(client: HelpSpaceClient, generation: Path, journal: 
     matched: dict[str, int] = {}
     for _, line in jsonl.read_lines(generation / FILES["tickets"]):
         record = orjson.loads(line)
-        key = stable_key(record)
-        if key in existing and isinstance(record.get("id"), int):
-            matched[exported_key(record["id"])] = existing[key]
+        stable = stable_key(record)
+        if stable is not None and stable in existing and isinstance(record.get("id"), int):
+            matched[exported_key(record["id"])] = existing[stable]
     say(f"tickets: {len(matched):,} of the backup's match tickets already in the target (left as they are)")
     if not dry_run:
         target = Journal(journal)
@@ -214,10 +222,11 @@ async def _restore_tags(client: HelpSpaceClient, path: Path, dry_run: bool) -> i
     created = 0
     for _, line in jsonl.read_lines(path):
         tag = orjson.loads(line)
-        if tag["name"] in existing or dry_run:
+        if tag_problem(tag) is not None or tag["name"] in existing or dry_run:
             continue
+        color = tag.get("color") if isinstance(tag.get("color"), str) else None
         try:
-            await client.tags.create(tag["name"], type=tag.get("type") or "ticket")
+            await client.tags.create(tag["name"], type=tag.get("type") or "ticket", color=color)
             created += 1
         except ValidationError:
             pass  # created meanwhile: fine

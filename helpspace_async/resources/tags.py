@@ -23,6 +23,6 @@ class Tags(Listing):
     def iter(self, *, per_page: int = 50) -> AsyncIterator[dict[str, Any]]:
         return self._items(self.pages(per_page=per_page))
 
-    async def create(self, name: str, *, type: str = "ticket") -> dict[str, Any]:
-        body = {"name": name, "type": type}
+    async def create(self, name: str, *, type: str = "ticket", color: str | None = None) -> dict[str, Any]:
+        body = {"name": name, "type": type, **({"color": color} if color else {})}
         return protocol.unwrap_object(await self._client.request("POST", self._path, json=body))

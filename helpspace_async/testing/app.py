@@ -333,7 +333,9 @@ async def create_tag(request: web.Request) -> web.Response:
         return _error(422, "The given data was invalid.", {"name": ["The name field is required."]})
     if name in store.tags:
         return _error(422, "The given data was invalid.", {"name": ["The name has already been taken."]})
-    return _json({"data": store.add_tag(name, data.get("type") or "ticket")}, 201)
+    color = data.get("color")
+    return _json({"data": store.add_tag(name, data.get("type") or "ticket",
+                                        color if isinstance(color, str) and color else "#888888")}, 201)
 
 
 def _paged(request: web.Request, items: list[Any]) -> web.Response:

@@ -226,8 +226,8 @@ class Store:
         self._persist_ticket(ticket)
         self._changed()
 
-    def add_tag(self, name: str, type_: str) -> dict[str, Any]:
-        tag = {"id": len(self.tags) + 1, "name": name, "type": type_, "color": "#888888"}
+    def add_tag(self, name: str, type_: str, color: str = "#888888") -> dict[str, Any]:
+        tag = {"id": len(self.tags) + 1, "name": name, "type": type_, "color": color}
         self.tags[name] = tag
         if self.db is not None:
             self.db.execute("INSERT OR REPLACE INTO tags VALUES (?, ?)", (name, orjson.dumps(tag)))

@@ -6,7 +6,16 @@ import argparse
 import time
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
+from .common import (
+    EXIT_API,
+    EXIT_OK,
+    EXIT_REJECTS,
+    RERUN_IMPORT,
+    client_from,
+    connection_args,
+    run,
+    say,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +47,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "manifest.json: counts, sizes and checksums)")
         for old in report.pruned:
             say(f"removed old generation: {old}")
+        for problem in report.left_out[:20]:
+            say(f"problem: {problem}")
+        if report.left_out:
+            say(f"error: the backup is complete but {len(report.left_out)} item(s) the server sent could not be kept "
+                "safely; its manifest.json lists them (left_out)")
+            return EXIT_API
         return EXIT_OK
 
     return run(go)

@@ -396,7 +396,7 @@ class Exporter:
                 if evidence is not None:
                     evidence.duplicates += 1
             else:
-                seen.add(tid)
+                seen.add(tid)  # type: ignore[arg-type]  # an int: ticket_problem checked it
                 fresh.append(t)
                 created = t.get("created_at")
                 day = created[:10] if type(created) is str else None  # creation_day(), inlined: per ticket

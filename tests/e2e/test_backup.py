@@ -175,3 +175,18 @@ def test_restore_into_a_non_empty_account_is_a_decision(tmp_path):
         assert len(subjects) == 30
         again = run(["restore", str(folder)], account)  # a rerun continues its own journal: nothing more
         assert again.returncode == 0 and len(account.store.live) == 30, again.stderr.decode()
+
+
+def test_tags_keep_their_color_and_nameless_tags_are_left_out_listed(tmp_path):
+    folder = tmp_path / "backup"
+    thread = ServerThread(tickets=5, seed=7)
+    with thread as source:
+        thread.call(source.store.add_tag, "crimson-vip", "ticket", "#ff0000")
+        thread.call(source.store.tags.__setitem__, "", {"id": 999, "name": None, "type": "ticket", "color": None})
+        done = run(["backup", str(folder)], source)
+    assert done.returncode == 3 and b"a tag needs a name" in done.stderr, done.stderr.decode()
+    assert orjson.loads((current(folder) / "manifest.json").read_bytes())["left_out"]
+    with ServerThread(tickets=0) as target:
+        restored = run(["restore", str(folder)], target)
+        assert restored.returncode == 0, restored.stderr.decode()
+        assert target.store.tags["crimson-vip"]["color"] == "#ff0000"
