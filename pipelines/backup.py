@@ -197,9 +197,9 @@ async def _preflight_target(client: HelpSpaceClient, generation: Path, journal: 
     existing: dict[tuple[str, str, str], int] = {}
     async for page in client.tickets.pages():
         for ticket in page.items:
-            key = stable_key(ticket)
-            if key is not None and isinstance(ticket.get("id"), int):
-                existing.setdefault(key, ticket["id"])
+            found = stable_key(ticket)
+            if found is not None and isinstance(ticket.get("id"), int):
+                existing.setdefault(found, ticket["id"])
     matched: dict[str, int] = {}
     for _, line in jsonl.read_lines(generation / FILES["tickets"]):
         record = orjson.loads(line)
