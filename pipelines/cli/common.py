@@ -210,3 +210,15 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def report_problems(problems: list[str]) -> int:
+    """What the server sent that could not be saved: said, and exit 3 (the manifest lists them all)."""
+    if not problems:
+        return EXIT_OK
+    for problem in problems[:20]:
+        say(f"problem: {problem}")
+    more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+    say(f"error: the export is written but incomplete: {len(problems)} item(s) the server sent could not be saved "
+        f"safely{more}; the manifest lists them")
+    return EXIT_API

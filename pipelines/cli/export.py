@@ -11,7 +11,7 @@ from helpspace_async.protocol import TICKET_STATUSES
 
 from ..progress import summary
 from . import people
-from .common import EXIT_API, EXIT_OK, EXIT_USAGE, client_from, connection_args, run, say
+from .common import EXIT_OK, EXIT_USAGE, client_from, connection_args, report_problems, run, say
 
 if TYPE_CHECKING:
     from ..export import ExportOptions
@@ -89,7 +89,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             say(summary("exported", result.count, result.elapsed, client, f"{passes} → {where}") + reused)
             if result.manifest:
                 say(f"manifest: {result.url + '.manifest.json' if result.url else result.manifest}")
-        return _report_problems(result.problems)
+        return report_problems(result.problems)
 
     return run(go)
 
@@ -104,16 +104,4 @@ async def _nightly(client: HelpSpaceClient, options: ExportOptions, args: argpar
     say(summary("exported", done.export.count, done.export.elapsed, client, f"{what} → {done.export.where}"))
     for path in done.removed:
         say(f"removed old export: {path}")
-    return _report_problems(done.export.problems)
-
-
-def _report_problems(problems: list[str]) -> int:
-    """What the server sent that could not be saved: said, and exit 3 (the manifest lists them all)."""
-    if not problems:
-        return EXIT_OK
-    for problem in problems[:20]:
-        say(f"problem: {problem}")
-    more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-    say(f"error: the export is written but incomplete: {len(problems)} item(s) the server sent could not be saved "
-        f"safely{more}; the manifest lists them")
-    return EXIT_API
+    return report_problems(done.export.problems)

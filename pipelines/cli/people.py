@@ -7,7 +7,16 @@ from pathlib import Path
 
 from ..people.kinds import KINDS
 from ..progress import summary
-from .common import EXIT_OK, EXIT_REJECTS, RERUN_IMPORT, client_from, connection_args, run, say
+from .common import (
+    EXIT_OK,
+    EXIT_REJECTS,
+    RERUN_IMPORT,
+    client_from,
+    connection_args,
+    report_problems,
+    run,
+    say,
+)
 
 SOURCE_NAMES = {"customers": "users/contacts/customers", "organizations": "organizations/companies"}
 
@@ -55,7 +64,7 @@ def cmd_export_people(args: argparse.Namespace) -> int:
                 say(f"resumed: {done.resumed_from:,} {args.kind} were already written")
             say(summary("exported", done.count, done.elapsed, client, f"{done.completeness['status']} → {done.url or done.path}",
                         noun=args.kind))
-        return EXIT_OK
+        return report_problems(done.problems)
 
     return run(go)
 

@@ -21,7 +21,7 @@ import asyncio
 import base64
 import mimetypes
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from helpspace_async import HelpSpaceClient
 
 from .. import locks
 from ..attachments import resolve_inside
+from ..boundary import person_problem, shown_id
 from ..errors import ExportConfigError, UsageError
 from ..export.evidence import Evidence
 from ..export.output import ExportOutput
@@ -55,6 +56,7 @@ class PeopleExport:
     elapsed: float
     resumed_from: int = 0  # records already in the .part a --resume continued
     url: str | None = None  # where an object-storage export was uploaded
+    problems: list[str] = field(default_factory=list)  # what the server sent that could not be kept
 
 
 def _load_checkpoint(target: ExportOutput, kind: Kind, fmt: str, avatars: bool,
@@ -118,6 +120,7 @@ async def _export(client: HelpSpaceClient, kind: Kind, target: ExportOutput, fmt
     identity = run_identity(client.base_url, client.client_id, f"export {kind.name}")
     saved = _load_checkpoint(target, kind, fmt, avatars, identity) if resume else None
     started, seen = time.monotonic(), set[int]()
+    left_out: dict[str, str] = {}
     out = open_writer(fmt, path, with_messages=False, fields=FIELDS[kind.name],
                       resume_offset=saved["offset"] if saved else None)
     if saved:
@@ -135,8 +138,15 @@ async def _export(client: HelpSpaceClient, kind: Kind, target: ExportOutput, fmt
                 evidence = Evidence(since=client.server_now() - 1.0)
             passes += 1
             async for page in kind.resource(client).pages(start_page=first_page):
-                evidence.page(page.items, page.meta.total if page.meta else None, seen)
-                fresh = [r for r in page.items if r.get("id") not in seen]
+                items = []
+                for r in page.items:  # the boundary: ids name avatar files, dates become columns
+                    problem = person_problem(r, kind.name)
+                    if problem is None:
+                        items.append(r)
+                    else:
+                        left_out[shown_id(r)] = problem
+                evidence.page(items, page.meta.total if page.meta else None, seen)
+                fresh = [r for r in items if r.get("id") not in seen]
                 seen.update(r["id"] for r in fresh)
                 if avatars and kind.name == "customers":
                     await asyncio.gather(*(_add_avatar(client, r, avatars_dir, path) for r in fresh))
@@ -163,8 +173,10 @@ async def _export(client: HelpSpaceClient, kind: Kind, target: ExportOutput, fmt
     write_json_atomic(target.manifest_path, {
         "file": path.name, "kind": kind.name, "format": fmt, "gzip": path.name.endswith(".gz"), kind.name: len(seen),
         "sha256": digest, "avatars": avatars, "completeness": completeness, "resumed_from": resumed_from,
+        "problems": [f"a record with id {rid} was left out: {why}" for rid, why in left_out.items()],
         "finished_at": datetime.now(timezone.utc).isoformat(), "base_url": client.base_url})
-    return PeopleExport(path, len(seen), passes, completeness, time.monotonic() - started, resumed_from)
+    return PeopleExport(path, len(seen), passes, completeness, time.monotonic() - started, resumed_from,
+                        problems=[f"a record with id {rid} was left out: {why}" for rid, why in left_out.items()])
 
 
 async def _add_avatar(client: HelpSpaceClient, customer: dict[str, Any], folder: Path | None, output: Path) -> None:

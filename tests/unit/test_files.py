@@ -166,3 +166,14 @@ def test_the_boundary_names_what_is_wrong_with_a_ticket(ticket, problem):
     assert problem in (ticket_problem(ticket) or "")
     assert ticket_problem({"id": 1, "status": "open", "created_at": "2024-01-01T00:00:00+00:00", "tags": ["a"],
                            "unknown_field": {"kept": True}}) is None
+
+
+def test_the_boundary_names_what_is_wrong_with_people_and_tags():
+    from pipelines.boundary import person_problem, tag_problem
+
+    for record, problem in [({"id": "../x"}, "ids"), ({"id": 1, "email": 5}, "email"), ({"id": 1, "created_at": "x"},
+                            "created_at"), (None, "objects"), ({"id": True}, "ids")]:
+        assert problem in (person_problem(record, "customers") or "")
+    assert person_problem({"id": 3, "email": "a@b.c", "avatar": {"any": "thing"}}, "customers") is None
+    assert tag_problem({"name": None}) and tag_problem({"name": "  "}) and tag_problem("x")
+    assert tag_problem({"name": "vip", "type": "ticket", "color": "#fff"}) is None
