@@ -35,9 +35,11 @@ def test_a_lock_held_by_another_process_is_refused_naming_the_holder(tmp_path):
     child.start()
     try:
         assert ready.wait(10)
+        started = time.monotonic()
         with pytest.raises(locks.TargetLocked) as refused:
             with locks.hold(lock_file, "the export to out.jsonl", wait=0):
                 pass
+        assert time.monotonic() - started < 0.5  # at once, not after some default wait
         message = str(refused.value)
         assert f"pid {child.pid}" in message and "the export to out.jsonl" in message and "--wait-lock" in message
         assert isinstance(refused.value, UsageError)  # exit 2
