@@ -22,6 +22,7 @@ from . import protocol
 from .errors import (
     AmbiguousCreate,
     APIError,
+    BadResponse,
     ConfigurationError,
     ConnectFailed,
     HelpSpaceError,
@@ -204,8 +205,10 @@ class HelpSpaceClient:
                 )
             else:
                 raise RedirectRefused(f"{method} {shown_path}: more than {protocol.MAX_REDIRECTS} redirects")
-            if sink is not None and raw.status < 300:
+            if sink is not None and raw.status == 200:
                 return None
+            if sink is not None and 200 < raw.status < 300:  # 204 empty, 206 partial: not the whole file
+                raise BadResponse(f"GET {shown_path} answered {raw.status}, not the whole file (200)")
             return protocol.decode_response(
                 raw.status, raw.headers, raw.body, method=method, path=shown_path, now=time.time()
             )

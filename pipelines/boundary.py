@@ -83,3 +83,24 @@ def tag_problem(tag: Any) -> str | None:
 def shown_id(item: Any) -> str:
     """An item's id for a report, whatever it is (never trusted, never longer than a line)."""
     return repr(item.get("id") if isinstance(item, dict) else item)[:80]
+
+
+def attachment_problem(attachment: dict[str, Any], size: int, head: bytes) -> str | None:
+    """Why downloaded bytes are not the file the API announced (None: they are): another size, or
+    an HTML or JSON page (a login page, an error) where another type was announced."""
+    announced = attachment.get("size")
+    if type(announced) is int and announced >= 0 and announced != size:
+        return f"{size:,} bytes arrived where {announced:,} were announced (cut off, or another file)"
+    mime = str(attachment.get("mime_type") or "").lower()
+    start = head.lstrip()[:15].lower()
+    if start.startswith((b"<!doctype html", b"<html")) and "html" not in mime:
+        return f"an HTML page arrived where {mime or 'a file'} was announced (a login or error page?)"
+    if start.startswith(b"{") and "json" not in mime and not mime.startswith("text/"):
+        try:
+            import orjson
+
+            orjson.loads(head)
+        except ValueError:
+            return None
+        return f"a JSON document arrived where {mime or 'a file'} was announced (an error answer?)"
+    return None

@@ -15,6 +15,9 @@ compromised API can answer. Each is off by default; tests switch them on one at 
     bad_shapes         ticket listings carry a status `../../escaped`, a created_at that is a path,
                        tags as a string, an id `true` and an item that is not an object
     alternating_pages  page n of a ticket listing answers page 1 or 2 (A, B, A, B, ...), claiming no end
+    media_answer       attachment downloads answer "html" (a 200 login page), "json" (a 200 error
+                       document), "partial" (206 with half the bytes), "empty" (204) or "short"
+                       (200 with half the bytes)
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Hostility:
     create_answer: str | None = None
     bad_shapes: bool = False
     alternating_pages: bool = False
+    media_answer: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -86,6 +90,8 @@ def middleware(hostility: Hostility) -> Any:
         if request.method == "GET" and h.huge_attachment_mb and path.startswith("/api/v1/media/attachment/"):
             return await _stream_zeros(request, h.huge_attachment_mb)
         response = await handler(request)
+        if h.media_answer and request.method == "GET" and path.startswith("/api/v1/media/attachment/"):
+            return _fake_file(h.media_answer, response)
         if h.echo_secrets and response.status >= 400:
             echoed = f"{request.headers.get('Authorization')} / {request.headers.get('Hs-Client-Id')}"
             kept = {k: v for k, v in response.headers.items() if k.lower().startswith(("x-ratelimit", "retry-after"))}
@@ -133,8 +139,10 @@ def _messages(h: Hostility, data: dict[str, Any]) -> dict[str, Any]:
     messages = data.get("data") or []
     for message in messages:
         for att in message.get("attachments") or []:
+            if h.huge_attachment_mb:
+                att["size"] = h.huge_attachment_mb << 20  # the API announces the big file it then sends
             if h.foreign_media:
-                att["url"] = h.foreign_media + "/files/" + str(att["id"])
+                att["url"] = f"{h.foreign_media}/files/{att['id']}?size={att.get('size')}"  # the CDN knows the size
             if h.evil_ids:
                 att["name"] = NAME
                 if att["id"] % 2:
@@ -142,6 +150,21 @@ def _messages(h: Hostility, data: dict[str, Any]) -> dict[str, Any]:
     if h.evil_ids and len(messages) >= 2 and messages[0].get("attachments"):
         messages[1]["attachments"] = list(messages[1].get("attachments") or []) + [dict(a) for a in messages[0]["attachments"]]
     return data
+
+
+def _fake_file(kind: str, real: web.StreamResponse) -> web.Response:
+    """What a proxy, an expired session or a broken CDN sends instead of the file."""
+    body = real.body if isinstance(real, web.Response) and isinstance(real.body, (bytes, bytearray)) else b""
+    if kind == "html":
+        return web.Response(text="<!DOCTYPE html><html><body><form>Sign in</form></body></html>",
+                            content_type="text/html")
+    if kind == "json":
+        return web.json_response({"message": "Unauthenticated."})
+    if kind == "partial":
+        return web.Response(body=bytes(body[: len(body) // 2]), status=206, content_type="application/octet-stream")
+    if kind == "empty":
+        return web.Response(status=204)
+    return web.Response(body=bytes(body[: len(body) // 2]), content_type="application/octet-stream")
 
 
 async def _stream_zeros(request: web.Request, megabytes: int) -> web.StreamResponse:

@@ -9,17 +9,24 @@ reported (and the run ends with exit 3), never silently dropped.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
-from helpspace_async import HelpSpaceClient, ResponseTooLarge, UnsafeURL
+from helpspace_async import BadResponse, HelpSpaceClient, ResponseTooLarge, UnsafeURL
 from helpspace_async.resources.messages import ALL_ADDITIONAL_TYPES
 
 from ..attachments import b64, resolve_inside, safe_name
+from ..boundary import attachment_problem
 from ..errors import AttachmentTooLarge, UnsafePath
 from .reuse import PreviousSnapshot
 
 EMBED_LIMIT = 25 * 1024 * 1024  # one embedded attachment; HelpSpace takes 5 MB a message
+VERIFY_ATTEMPTS = 2  # downloads of one attachment before bytes that aren't the announced file are reported
+
+
+class NotTheFile(Exception):
+    """Downloaded bytes that are not the announced attachment (size, or a page where a file was due)."""
 
 
 class Enricher:
@@ -35,6 +42,7 @@ class Enricher:
         self.problems: list[str] = []
         self.previous: PreviousSnapshot | None = None  # --reuse: copy what didn't change
         self.reused = self.fetched = 0
+        self.verified = 0  # attachments whose bytes matched what the API announced
 
     async def add_messages(self, ticket: dict[str, Any]) -> None:
         if self.previous is not None:
@@ -58,12 +66,14 @@ class Enricher:
         source = attachment.get("url") or att_id
         try:
             if self.folder is None:
-                attachment["data"] = b64(await self.client.media.read(source, max_bytes=self.embed_limit))
+                body = await self._verified(attachment, lambda: self.client.media.read(source, max_bytes=self.embed_limit),
+                                            lambda b: (len(b), b[:4096]))
+                attachment["data"] = b64(body)
                 return None
             if att_id not in saved:
                 saved[att_id] = asyncio.ensure_future(self._save(ticket_id, att_id, attachment, source))
             attachment["path"] = await saved[att_id]
-        except (UnsafeURL, UnsafePath) as exc:
+        except (UnsafeURL, UnsafePath, BadResponse, NotTheFile) as exc:
             self._skip(ticket_id, attachment, str(exc))
         except ResponseTooLarge:
             raise AttachmentTooLarge(
@@ -78,8 +88,28 @@ class Enricher:
         name = f"{att_id}-{safe_name(str(attachment.get('name') or 'file'))}"
         target = resolve_inside(self.folder, f"{ticket_id}/{name}")  # checked before anything is written
         target.parent.mkdir(parents=True, exist_ok=True)
-        await self.client.media.save(source, target)
+
+        def measured(path: Path) -> tuple[int, bytes]:
+            with open(path, "rb") as fh:
+                return os.fstat(fh.fileno()).st_size, fh.read(4096)
+
+        try:
+            await self._verified(attachment, lambda: self.client.media.save(source, target), measured)
+        except NotTheFile:
+            target.unlink(missing_ok=True)  # never kept as if it were the file
+            raise
         return self._relative_to_output(target)
+
+    async def _verified(self, attachment: dict[str, Any], fetch: Any, measure: Any) -> Any:
+        """Download, and check the bytes are the announced file; once more if not, then NotTheFile."""
+        problem = None
+        for _ in range(VERIFY_ATTEMPTS):
+            got = await fetch()
+            problem = attachment_problem(attachment, *measure(got))
+            if problem is None:
+                self.verified += 1
+                return got
+        raise NotTheFile(problem or "")
 
     def _skip(self, ticket_id: int, attachment: dict[str, Any], reason: str) -> None:
         attachment["skipped"] = reason

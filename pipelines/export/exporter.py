@@ -452,5 +452,7 @@ class Exporter:
             self.path, self.format, count=self.count, digest=digest, partitions=self.output.partitions, filters=filters,
             started_at=self._started_at, passes=self.passes, order=self.order, completeness=self.completeness,
             requests=self.client.stats.requests, base_url=self.client.base_url, problems=self.problems,
-            reuse=self.previous.figures(self.enricher, self.deleted_since_previous) if self.previous else {}))
+            reuse=self.previous.figures(self.enricher, self.deleted_since_previous) if self.previous else {},
+        ) | ({"attachments_verified": self.enricher.verified} if self.enricher is not None and self.options.attachments
+             else {}))
         return self.output.manifest_path

@@ -39,7 +39,11 @@ class Recorder(HandlerThread):
     """Another origin: serves a few bytes (and, as every HandlerThread, keeps what it was sent)."""
 
     async def handle(self, request: web.Request) -> web.Response:
-        return web.Response(body=b"foreign bytes " + request.path.encode(), content_type="application/octet-stream")
+        body = b"foreign bytes " + request.path.encode()
+        size = request.query.get("size", "")
+        if size.isdigit():  # the size the API announced for it: a real CDN serves the whole file
+            body = (body + b"." * int(size))[: int(size)]
+        return web.Response(body=body, content_type="application/octet-stream")
 
 
 def files_under(root: Path) -> list[Path]:
@@ -237,3 +241,34 @@ def test_pages_that_cycle_end_the_run_with_exit_3(tmp_path):
         requests = server.realism.stats["requests"]
     assert done.returncode == 3, done.stderr.decode()
     assert requests < 60 and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("answer", ["html", "json", "partial", "empty", "short"])
+@pytest.mark.parametrize("where", ["embed", "DIR"])
+def test_a_page_or_a_cut_body_is_never_kept_as_the_attachment(tmp_path, answer, where):
+    """A backup silently full of login pages is the worst kind of backup: each such download is
+    retried, then listed, the run ends with exit 3, and nothing of it is kept as the file."""
+    out = tmp_path / "t.jsonl"
+    folder = tmp_path / "files"
+    with ServerThread(tickets=6, seed=2, hostile=Hostility(media_answer=answer)) as server:
+        done = run(["export", "tickets", "-o", str(out), "--with-messages", "--attachments",
+                    "embed" if where == "embed" else str(folder), "--retries", "2"], server)
+    assert done.returncode == 3, done.stderr.decode()
+    assert b"not saved" in done.stderr and b"Traceback" not in done.stderr
+    attachments = [a for line in out.read_bytes().splitlines() for m in orjson.loads(line)["messages"]
+                   for a in m.get("attachments") or []]
+    assert attachments and all("skipped" in a and "data" not in a and "path" not in a for a in attachments)
+    assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
+    manifest = orjson.loads((tmp_path / "t.jsonl.manifest.json").read_bytes())
+    assert manifest["attachments_verified"] == 0 and len(manifest["problems"]) == len(attachments)
+
+
+def test_attachments_that_match_what_was_announced_are_counted_as_verified(tmp_path):
+    out = tmp_path / "t.jsonl"
+    with ServerThread(tickets=6, seed=2) as server:
+        done = run(["export", "tickets", "-o", str(out), "--with-messages", "--attachments", "embed"], server)
+    assert done.returncode == 0, done.stderr.decode()
+    embedded = [a for line in out.read_bytes().splitlines() for m in orjson.loads(line)["messages"]
+                for a in m.get("attachments") or [] if "data" in a]
+    manifest = orjson.loads((tmp_path / "t.jsonl.manifest.json").read_bytes())
+    assert embedded and manifest["attachments_verified"] == len(embedded)
