@@ -15,7 +15,7 @@ from typing import Any
 
 from helpspace_async import AmbiguousCreate, HelpSpaceClient, ServerError
 
-from ..errors import CreateUnconfirmed
+from ..errors import CreateUnconfirmed, RunStopped
 from .journal import Journal
 from .records import Plan
 from .summary import ImportSummary
@@ -48,6 +48,12 @@ class ExactlyOnce:
                     self.summary.ambiguous_resolved += 1
             if ticket_id is None:
                 ticket_id = await self._create_ticket(plan, body)
+                owner = self.journal.owner_of(ticket_id)
+                if owner is not None and owner != key:  # nothing more goes to a ticket that is someone else's
+                    raise RunStopped(
+                        f"the server answered the create of {key} with ticket {ticket_id}, which it had already given "
+                        f"to {owner}: two records can't be one ticket, so the run stops before sending anything to "
+                        "it (the journal keeps both; report this to HelpSpace, then rerun)")
             await self.journal.created(key, ticket_id, parts=len(follow_bodies))
         else:
             self.summary.already_done += 1

@@ -26,6 +26,7 @@ class Journal:
         self.done: dict[str, int] = {}
         self.intents: dict[str, float] = {}
         self.parts: dict[str, int] = {}  # follow-up messages a ticket was given (after any split)
+        self._owners: dict[int, str] | None = None  # ticket id -> the key it was given to
         if path.exists():
             self._replay()
         if read_only:  # a dry run reads what is done and writes nothing
@@ -56,6 +57,12 @@ class Journal:
     def claimed_ids(self) -> set[int]:
         return set(self.done.values())
 
+    def owner_of(self, ticket_id: int) -> str | None:
+        """The ticket key (not a follow-up's) the journal gave `ticket_id` to, if any."""
+        if self._owners is None:  # built once, then kept up to date by created()
+            self._owners = {tid: key for key, tid in self.done.items() if "#" not in key}
+        return self._owners.get(ticket_id)
+
     async def intend(self, key: str) -> None:
         """Record, durably, that `key` is about to be created."""
         now = time.time()
@@ -65,6 +72,8 @@ class Journal:
     async def created(self, key: str, ticket_id: int, *, parts: int | None = None) -> None:
         self.done[key] = ticket_id
         self.intents.pop(key, None)
+        if self._owners is not None and "#" not in key:
+            self._owners.setdefault(ticket_id, key)
         entry = {"key": key, "id": ticket_id, **({"parts": parts} if parts is not None else {})}
         if parts is not None:
             self.parts[key] = parts

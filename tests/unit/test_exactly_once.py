@@ -149,3 +149,25 @@ async def test_follow_ups_are_sent_once_each_and_recorded(journal):
     await sender.send(plan, {**plan.ticket, "message": {"body": "<p>x</p>"}}, bodies)  # a rerun
     assert [m["body"] for m in desk.messages_of[1]] == ["<p>1</p>", "<p>2</p>"]
     assert {"ext:x1#m1", "ext:x1#m2"} <= set(journal.done) and journal.parts["ext:x1"] == 2
+
+
+async def test_the_same_id_for_two_different_creates_stops_before_anything_more_is_sent(journal):
+    """A server that answers every create with ticket 1: the second record's follow-up must never go to
+    the first record's ticket (it did, with exit 0)."""
+    from pipelines.errors import RunStopped
+
+    desk = FakeHelpdesk(journal.path)
+    original = desk.create
+
+    async def always_one(body):
+        await original(body)
+        return desk.tickets[1]
+
+    desk.create = always_one  # type: ignore[method-assign]
+    sender = ExactlyOnce(FakeClient(desk), journal, ImportSummary())  # type: ignore[arg-type]
+    first, second = make_plan(record(external_id="a")), make_plan(record(external_id="b", subject="Other"))
+    await sender.send(first, {**first.ticket, "message": {"body": "<p>a</p>"}}, [])
+    with pytest.raises(RunStopped, match="already given"):
+        await sender.send(second, {**second.ticket, "message": {"body": "<p>b</p>"}}, [{"body": "<p>private</p>"}])
+    assert desk.messages_of == {}  # the private follow-up went nowhere
+    assert journal.done == {"ext:a": 1}
