@@ -38,6 +38,7 @@ from .import_.records import exported_key
 from .people.export import export_people
 from .people.import_ import import_people
 from .people.kinds import CUSTOMERS, ORGANIZATIONS
+from .resume import run_identity
 from .storage import check_local_output, is_remote
 
 FILES = {"tags": "tags.jsonl.gz", "organizations": "organizations.jsonl.gz", "customers": "customers.jsonl.gz",
@@ -132,14 +133,18 @@ async def restore(client: HelpSpaceClient, folder: Path, *, dry_run: bool = Fals
                   say: Any = print, into_nonempty: bool = False) -> Report:
     """The newest complete generation of `folder` into the client's account, exactly once."""
     _local(folder, "restore")
-    state = folder / "restore" / (urlsplit(client.base_url).netloc.replace(":", "_") or "target")
+    state = _state_folder(folder, client)
     check_local_output(state, folder=True)
     state.mkdir(parents=True, exist_ok=True)
-    with locks.hold(locks.inside(state), f"the restore of {folder} into {client.base_url}"):
+    account = run_identity(client.base_url, client.client_id, "restore")
+    with locks.hold(locks.inside(folder), f"the backup folder {folder} (a backup or another restore of it)"), \
+            locks.hold(locks.named("account", f"{account['origin']} {account['client']}"),
+                       f"the account {client.base_url} (another restore into it)"), \
+            locks.hold(locks.inside(state), f"the restore of {folder} into {client.base_url}"):
         generation = generations.current(folder)
         if generation is None:
             raise InputError(f"{folder} holds no complete backup made by `helpspace backup` (no manifest.json)")
-        generations.verify(generation, needed=tuple(FILES))  # every file, before anything is created
+        generations.verify(generation, needed=FILES)  # every file, before anything is created
         journal = state / "tickets.state.jsonl"
         matched: dict[str, int] = {}
         if not journal.exists():  # a first restore into this account (a rerun continues its own journal)
@@ -169,6 +174,17 @@ async def _restore(client: HelpSpaceClient, folder: Path, state: Path, *, dry_ru
     report.rejected += result.rejected
     report.add("tickets", result.created, result.line(), say)
     return report
+
+
+def _state_folder(folder: Path, client: HelpSpaceClient) -> Path:
+    """Where a restore into this account keeps its journals: one folder per account (host and a hash of
+    the client id: every account of the hosted API shares its host). A folder made before accounts were
+    told apart (host only) is still used for that host, so an interrupted old restore still finishes."""
+    host = urlsplit(client.base_url).netloc.replace(":", "_") or "target"
+    legacy = folder / "restore" / host
+    if legacy.is_dir() and any(legacy.glob("*.state.jsonl")):
+        return legacy
+    return folder / "restore" / f"{host}-{run_identity(client.base_url, client.client_id, 'restore')['client']}"
 
 
 def stable_key(ticket: dict[str, Any]) -> tuple[str, str, str] | None:

@@ -101,6 +101,10 @@ class PartFile:
         self.offset = self._fh.tell()
         return self.offset
 
+    def written_digest(self) -> str:
+        """sha256 of every byte written so far (after `sync()`: of exactly `offset` bytes)."""
+        return self._digest.copy().hexdigest()
+
     def finish(self) -> str:
         """Sync, close and rename into place; returns the file's sha256."""
         self.sync()

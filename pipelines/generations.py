@@ -25,13 +25,14 @@ from typing import Any
 import orjson
 
 from .errors import InputError
-from .files import read_json, write_json_atomic
+from .files import write_json_atomic
 
 GENERATIONS = "generations"
 CURRENT = "CURRENT"
 INCOMPLETE = ".incomplete"
 MANIFEST = "manifest.json"
 MAX_MANIFEST = 1 << 20  # bytes: a manifest lists a handful of files
+MAX_POINTER = 4096  # bytes: CURRENT names one generation
 
 
 def start(folder: Path) -> Path:
@@ -48,18 +49,28 @@ def start(folder: Path) -> Path:
 
 def current(folder: Path) -> Path | None:
     """The complete generation a restore reads and a new backup reuses (None: there is none).
-    A backup made before generations (manifest.json in DIR itself) counts as one."""
-    pointer = read_json(folder / CURRENT) if (folder / CURRENT).is_file() else None
-    if isinstance(pointer, dict) and isinstance(pointer.get("generation"), str):
-        name = pointer["generation"]
-        if _plain(name) and (folder / GENERATIONS / name / MANIFEST).is_file():
-            return folder / GENERATIONS / name
-    complete = sorted(p for p in (folder / GENERATIONS).glob("*")
-                      if p.is_dir() and not p.name.endswith(INCOMPLETE) and (p / MANIFEST).is_file()) \
-        if (folder / GENERATIONS).is_dir() else []
+    A backup made before generations (manifest.json in DIR itself) counts as one. Symlinked
+    generation folders are never taken; CURRENT is read bounded and ignored when unreadable."""
+    pointer: Any = None
+    try:
+        pointer = orjson.loads(_read_regular(folder / CURRENT, MAX_POINTER))
+    except (InputError, orjson.JSONDecodeError):
+        pointer = None
+    if isinstance(pointer, dict) and _plain(pointer.get("generation")):
+        chosen = folder / GENERATIONS / pointer["generation"]
+        if _real_folder(chosen) and (chosen / MANIFEST).is_file():
+            return chosen
+    complete = listing(folder)
     if complete:  # a run killed between its rename and CURRENT: the newest complete one
         return complete[-1]
     return folder if (folder / MANIFEST).is_file() else None
+
+
+def _real_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def publish(folder: Path, building: Path, keep: int | None) -> tuple[Path, list[Path]]:
@@ -70,9 +81,7 @@ def publish(folder: Path, building: Path, keep: int | None) -> tuple[Path, list[
     write_json_atomic(folder / CURRENT, {"generation": final.name})
     removed: list[Path] = []
     if keep is not None:
-        complete = sorted(p for p in (folder / GENERATIONS).iterdir()
-                          if p.is_dir() and not p.name.endswith(INCOMPLETE))
-        for old in complete[:-keep]:
+        for old in listing(folder)[:-keep]:
             if old != final:
                 shutil.rmtree(old)
                 removed.append(old)
@@ -80,13 +89,18 @@ def publish(folder: Path, building: Path, keep: int | None) -> tuple[Path, list[
 
 
 def listing(folder: Path) -> list[Path]:
-    """Every complete generation, oldest first."""
+    """Every complete generation, oldest first (real folders with a manifest; never a symlink)."""
     root = folder / GENERATIONS
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(INCOMPLETE)) if root.is_dir() else []
+    if not _real_folder(root):
+        return []
+    return sorted(p for p in root.iterdir()
+                  if _real_folder(p) and not p.name.endswith(INCOMPLETE) and (p / MANIFEST).is_file())
 
 
-def verify(generation: Path, needed: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The generation's manifest, after checking every file it lists (and that `needed` kinds are listed)."""
+def verify(generation: Path, needed: dict[str, str] | None = None) -> dict[str, Any]:
+    """The generation's manifest, after checking every file it lists, and that each `needed` kind is
+    listed under the file name a restore reads for it (a manifest can't vouch for another file)."""
+    needed = needed or {}
     manifest = _read_manifest(generation)
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
@@ -94,6 +108,10 @@ def verify(generation: Path, needed: tuple[str, ...] = ()) -> dict[str, Any]:
     missing = [kind for kind in needed if kind not in files]
     if missing:
         raise InputError(f"{generation / MANIFEST} does not list {', '.join(missing)}: not restoring from it")
+    moved = [kind for kind, name in needed.items() if isinstance(files[kind], dict) and files[kind].get("file") != name]
+    if moved:
+        raise InputError(f"{generation / MANIFEST} lists other files for {', '.join(moved)} than a backup writes: "
+                         "not restoring from it")
     for kind, entry in files.items():
         if not isinstance(entry, dict) or not _plain(entry.get("file")) or not isinstance(entry.get("sha256"), str):
             raise InputError(f"{generation / MANIFEST}: the entry for {kind!r} is not a plain file name with a "

@@ -39,7 +39,10 @@ class TargetLocked(UsageError):
 
 
 def sidecar(path: Path) -> Path:
-    """The lock file of an output or journal: `PATH.lock`, beside it."""
+    """The lock file of an output or journal: `PATH.lock`, beside it (a target named `*.lock` is
+    refused: it could be another run's lock file)."""
+    if path.name.endswith(".lock"):
+        raise UsageError(f"{path}: names ending in .lock are kept for the lock files of runs; choose another name")
     return path.with_name(path.name + ".lock")
 
 
@@ -66,9 +69,13 @@ def hold(lock_file: Path, what: str, *, wait: float | None = None) -> Iterator[N
 
 def _acquire(lock_file: Path, what: str, wait: float) -> int:
     deadline = time.monotonic() + max(0.0, wait)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise UsageError(f"can't take the lock {lock_file} for {what} ({exc.strerror}; a symlink, or a folder "
+                             "that takes no files?): nothing was done") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -97,9 +104,13 @@ def _acquire(lock_file: Path, what: str, wait: float) -> int:
 
 
 def _release(lock_file: Path, fd: int) -> None:
-    """Remove the file while still holding it (a waiter then retries on the new one), then let go."""
+    """Remove the file while still holding it (a waiter then retries on the new one), then let go;
+    only if the path is still our file (never another file that took its name)."""
     try:
-        lock_file.unlink(missing_ok=True)
+        if os.path.samestat(os.fstat(fd), os.stat(lock_file, follow_symlinks=False)):
+            lock_file.unlink()
+    except FileNotFoundError:
+        pass
     finally:
         os.close(fd)
 

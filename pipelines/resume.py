@@ -19,7 +19,7 @@ from helpspace_async.protocol import origin
 
 from .errors import ExportConfigError
 
-TAIL = 1 << 16  # bytes before the recorded offset whose hash a checkpoint keeps
+TAIL = 1 << 16  # bytes of a .part tests treat as "the end" (the whole prefix is hashed)
 
 
 def run_identity(base_url: str, client_id: str | None, command: str) -> dict[str, str]:
@@ -30,11 +30,17 @@ def run_identity(base_url: str, client_id: str | None, command: str) -> dict[str
 
 
 def tail_digest(part: Path, offset: int) -> str:
-    """sha256 of the TAIL bytes before `offset` in `part` (the file's last durable bytes)."""
-    start = max(0, offset - TAIL)
+    """sha256 of the first `offset` bytes of `part`: everything a checkpoint says was written (a
+    running writer records it from its own running hash, so this full read happens only on resume)."""
+    digest, left = hashlib.sha256(), offset
     with open(part, "rb") as fh:
-        fh.seek(start)
-        return hashlib.sha256(fh.read(offset - start)).hexdigest()
+        while left > 0:
+            block = fh.read(min(1 << 20, left))
+            if not block:
+                break
+            digest.update(block)
+            left -= len(block)
+    return digest.hexdigest()
 
 
 def check_identity(checkpoint: Path, saved: Any, identity: dict[str, str]) -> None:
@@ -59,7 +65,7 @@ def check_part(part: Path, offset: Any, tail: Any, checkpoint: Path) -> int:
     except FileNotFoundError:
         raise ExportConfigError(f"{part} is gone, but {checkpoint} says {offset:,} bytes were written there: "
                                 "nothing to continue. Start over with --restart") from None
-    if size < offset or (tail is not None and tail_digest(part, offset) != tail):
+    if size < offset or not isinstance(tail, str) or tail_digest(part, offset) != tail:
         raise ExportConfigError(f"{part} does not hold what {checkpoint} recorded (cut, changed or replaced): "
                                 "continuing it would lose or mix records. Start over with --restart")
     return offset

@@ -55,7 +55,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             return EXIT_API
         return EXIT_OK
 
-    return run(go)
+    return run(go, rerun="run the same command again (the current generation stays as it was)")
 
 
 def cmd_restore(args: argparse.Namespace) -> int:

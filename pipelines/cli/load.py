@@ -54,4 +54,4 @@ def cmd_load(args: argparse.Namespace) -> int:
             f"{time.monotonic() - started:.1f} s: {rows or 'nothing new'} (merged on id: reruns update in place)")
         return EXIT_OK
 
-    return run(go)
+    return run(go, rerun="run the same command again (rows merge on id: nothing doubles)")

@@ -52,7 +52,16 @@ class Enricher:
                 self.reused += 1
                 return
         self.fetched += 1
-        messages = [m async for m in self.client.messages(ticket["id"]).iter(additional_types=ALL_ADDITIONAL_TYPES)]
+        listed = [m async for m in self.client.messages(ticket["id"]).iter(additional_types=ALL_ADDITIONAL_TYPES)]
+        messages = []
+        for m in listed:  # the boundary: a message is an object, its attachments a list of objects
+            attachments = m.get("attachments") if isinstance(m, dict) else None
+            if not isinstance(m, dict) or not (attachments is None or isinstance(attachments, list)) \
+                    or not all(isinstance(a, dict) for a in attachments or []):
+                self.problems.append(f"ticket {ticket['id']}: a message of the wrong shape was left out "
+                                     f"({str(m)[:80]!r})")
+                continue
+            messages.append(m)
         if self.embed or self.folder is not None:
             saved: dict[int, asyncio.Future[str]] = {}  # attachment id -> its path: listed twice, saved once
             await asyncio.gather(*(self._attachment(ticket["id"], a, saved)

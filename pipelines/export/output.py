@@ -12,7 +12,7 @@ from typing import Any
 from .. import locks
 from ..errors import WriteFailed
 from ..formats import Writer, open_writer, read_written
-from ..resume import refuse_silent_restart, tail_digest
+from ..resume import refuse_silent_restart
 from ..storage import RemoteOutput, check_local_output, is_remote
 from .state import Checkpoint, load_checkpoint
 
@@ -80,7 +80,7 @@ class ExportOutput:
             return
         self._last_checkpoint = now
         checkpoint = make(out.sync())
-        checkpoint.identity, checkpoint.tail = self.identity, tail_digest(self.part, checkpoint.offset)
+        checkpoint.identity, checkpoint.tail = self.identity, out.written_digest()  # type: ignore[attr-defined]
         checkpoint.save(self.checkpoint_path)
 
     def stop(self, *, keep: bool, make: Callable[[int], Checkpoint]) -> None:

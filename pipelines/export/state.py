@@ -67,7 +67,7 @@ class Checkpoint:
         pos = checkpoint.position
         numbers = (checkpoint.offset, checkpoint.count, pos.segment, pos.pass_no, pos.page)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers) \
-                or pos.segment > len(checkpoint.segments) or not all(isinstance(i, int) for i in pos.last_ids):
+                or pos.segment >= max(1, len(checkpoint.segments)) or not all(isinstance(i, int) for i in pos.last_ids):
             raise ValueError("numbers out of range")
         return checkpoint
 

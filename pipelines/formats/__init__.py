@@ -79,6 +79,10 @@ class RowWriter:
     def sync(self) -> int:
         return self._sink.sync()
 
+    def written_digest(self) -> str:
+        """sha256 of what `sync()` made durable: a checkpoint records it (resume.py checks it)."""
+        return self._sink.written_digest() if isinstance(self._sink, PartFile) else ""
+
     def finish(self) -> str:
         return self._sink.finish()
 

@@ -25,6 +25,7 @@ from .. import locks
 from ..errors import InputError, Rejected, RunStopped
 from ..fetch import SOURCE_HOSTS, SourceFetcher, host_pattern
 from ..progress import Progress
+from ..resume import run_identity
 from ..sources import api as source_api
 from ..sources.common import SourceContext
 from ..sources.generic import load_mapping
@@ -139,7 +140,8 @@ class Importer:
             self.summary.lookups = self.reader.lookup_counts()
             self.progress.start(total, "import" if not self.options.dry_run else "dry run")
             if isinstance(self.client, HelpSpaceClient) and not self.options.dry_run:
-                self.journal = Journal(self.state_path)
+                self.journal = Journal(self.state_path, account=run_identity(self.client.base_url,
+                                                                            self.client.client_id, "import"))
                 self.sender = ExactlyOnce(self.client, self.journal, self.summary)
                 await self._ensure_tags(self.client, tags)
             await self._send_all()

@@ -17,24 +17,35 @@ from pathlib import Path
 
 import orjson
 
+from ..errors import UsageError
+
 
 class Journal:
     """Keys -> created ids, replayed from disk and appended to durably."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, account: dict[str, str] | None = None) -> None:
+        """`account` (resume.run_identity): whose journal this is; a journal of another account is refused,
+        since its "already done" would be wrong there (nothing would be created)."""
         self.path = path
+        self.account: dict[str, str] | None = None
         self.done: dict[str, int] = {}
         self.intents: dict[str, float] = {}
         self.parts: dict[str, int] = {}  # follow-up messages a ticket was given (after any split)
         self._owners: dict[int, str] | None = None  # ticket id -> the key it was given to
         if path.exists():
             self._replay()
+        if account is not None and self.account is not None and self.account != account:
+            raise UsageError(f"{path} records an import into another account ({self.account.get('origin')}, client "
+                             f"{self.account.get('client')}); this run talks to {account.get('origin')}, client "
+                             f"{account.get('client')}. Give this account its own journal with --state FILE.")
         if read_only:  # a dry run reads what is done and writes nothing
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "ab")
         if self._fh.tell() and not _ends_with_newline(path):
             self._fh.write(b"\n")  # a line cut by a crash stays alone: the next entry can't be glued to it
+        if self._fh.tell() == 0 and account is not None:
+            self._fh.write(orjson.dumps({"account": account}) + b"\n")
         self._written = self._synced = 0
         self._lock = asyncio.Lock()
 
@@ -45,6 +56,11 @@ class Journal:
                     entry = orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue  # a line cut by a crash mid-write; the entry before it stands
+                if not isinstance(entry, dict):
+                    continue
+                if "account" in entry and self.account is None and isinstance(entry["account"], dict):
+                    self.account = entry["account"]
+                    continue
                 if "id" in entry:
                     self.done[entry["key"]] = entry["id"]
                     self.intents.pop(entry["key"], None)

@@ -40,7 +40,7 @@ from ..files import write_json_atomic
 from ..formats import detect_format, open_writer, read_written
 from ..formats.fields import CUSTOMER_FIELDS, ORGANIZATION_FIELDS
 from ..progress import Progress
-from ..resume import check_identity, check_part, refuse_silent_restart, run_identity, tail_digest
+from ..resume import check_identity, check_part, refuse_silent_restart, run_identity
 from .kinds import Kind
 
 MAX_PASSES = 4
@@ -156,7 +156,7 @@ async def _export(client: HelpSpaceClient, kind: Kind, target: ExportOutput, fmt
                     offset = out.sync()
                     write_json_atomic(checkpoint_path, {
                         "kind": kind.name, "format": fmt, "avatars": avatars, "passes": passes,
-                        "page": page.number, "offset": offset, "tail": tail_digest(target.part, offset),
+                        "page": page.number, "offset": offset, "tail": out.written_digest(),  # type: ignore[attr-defined]
                         "identity": identity, "evidence": evidence.to_json()})
             if not evidence.found:
                 status = "verified"

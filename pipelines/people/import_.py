@@ -29,6 +29,7 @@ from .. import locks
 from ..attachments import b64, read_attachment
 from ..errors import InputError, Rejected, Skipped, UnsafePath
 from ..import_.journal import Journal
+from ..resume import run_identity
 from ..sources.people import ADAPTERS, STREAMS
 from ..storage import check_local_output
 from .kinds import CUSTOMERS, ORGANIZATIONS, Kind
@@ -110,7 +111,7 @@ async def _import(client: HelpSpaceClient, kind: Kind, reader: PeopleReader, res
                   path: Path, *, update_existing: bool, dry_run: bool, attachments_dir: Path | None) -> PeopleImport:
     existing = await _existing(client, kind)
     tags = OrganizationTags(client, result, dry_run) if kind.name == "organizations" else None
-    journal = None if dry_run else Journal(state_path)
+    journal = None if dry_run else Journal(state_path, account=run_identity(client.base_url, client.client_id, "import"))
     rejects: list[bytes] = []
     try:
         for row in reader:

@@ -426,3 +426,10 @@ def test_a_write_error_stops_the_run_and_a_rerun_completes(cmd, inputs, tmp_path
         again = run(cmd.argv(tmp_path) + cmd.rerun, server, env=env, cwd=tmp_path)
         assert again.returncode == 0, again.stderr.decode()
         cmd.check(tmp_path, server)
+
+
+def test_an_output_named_like_a_lock_file_is_refused(tmp_path):
+    with ServerThread(tickets=SEEDED, seed=5) as server:
+        done = run(["export", "tickets", "-o", str(tmp_path / "t.jsonl.lock"), "--format", "jsonl"], server,
+                   env=env_for(tmp_path, server))
+        assert done.returncode == 2 and b".lock" in done.stderr and server.realism.stats["requests"] == 0

@@ -190,3 +190,43 @@ def test_tags_keep_their_color_and_nameless_tags_are_left_out_listed(tmp_path):
         restored = run(["restore", str(folder)], target)
         assert restored.returncode == 0, restored.stderr.decode()
         assert target.store.tags["crimson-vip"]["color"] == "#ff0000"
+
+
+def test_journals_belong_to_one_account(tmp_path):
+    """Two accounts on one host (the hosted API): each restore has its own journal, and an import's
+    journal refuses another account instead of calling everything 'already done'."""
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=8, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+        assert run(["export", "tickets", "-o", str(tmp_path / "t.jsonl"), "--with-messages", "--attachments",
+                    "embed"], source).returncode == 0
+    with ServerThread(tickets=0, token="tok-a", client_id="client-a") as a:
+        assert run(["restore", str(folder)], a).returncode == 0
+        assert run(["import", "tickets", str(tmp_path / "t.jsonl")], a).returncode == 0
+        port = a.port
+    with ServerThread(tickets=0, token="tok-b", client_id="client-b", port=port) as b:  # same origin, other account
+        restored = run(["restore", str(folder)], b)
+        assert restored.returncode == 0 and len(b.store.live) == 8, restored.stderr.decode()
+        imported = run(["import", "tickets", str(tmp_path / "t.jsonl")], b)
+        assert imported.returncode == 2 and b"another account" in imported.stderr and b"--state" in imported.stderr
+        assert len(b.store.live) == 8
+
+
+@pytest.mark.parametrize("how", ["manifest vouches for another file", "symlinked generation"])
+def test_restore_reads_only_the_files_the_manifest_vouches_for(tmp_path, how):
+    folder = tmp_path / "backup"
+    with ServerThread(tickets=5, seed=7) as source:
+        assert run(["backup", str(folder)], source).returncode == 0
+    gen = current(folder)
+    if how == "manifest vouches for another file":
+        manifest = orjson.loads((gen / "manifest.json").read_bytes())
+        manifest["files"]["tickets"] = manifest["files"]["tags"]
+        (gen / "manifest.json").write_bytes(orjson.dumps(manifest))
+    else:
+        elsewhere = tmp_path / "elsewhere"
+        gen.rename(elsewhere)
+        (folder / "generations" / gen.name).symlink_to(elsewhere)
+    with ServerThread(tickets=0) as target:
+        done = run(["restore", str(folder)], target)
+        assert done.returncode == 2, done.stderr.decode()
+        assert len(target.store.live) == 0

@@ -107,21 +107,25 @@ def test_the_part_must_hold_exactly_what_the_checkpoint_recorded(tmp_path):
     part.write_bytes(bytes(data))
     with pytest.raises(ExportConfigError, match="does not hold"):
         check_part(part, TAIL + 50, tail, tmp_path / "c")
-    data[0] = ord("y")  # a byte before the hashed tail: not looked at (the tail is what a cut changes)
-    part.write_bytes(bytes(data))
     part.unlink()
     with pytest.raises(ExportConfigError, match="is gone"):
         check_part(part, 10, tail, tmp_path / "c")
 
 
-def test_the_tail_digest_covers_only_the_last_bytes_before_the_offset(tmp_path):
+def test_the_digest_covers_every_byte_before_the_offset_and_none_after(tmp_path):
+    """An edit anywhere in what was written is seen (a reviewer edited bytes 100 KB before the end and the
+    tail-only hash let it through); what lies past the offset (cut on resume) is not looked at."""
     part = tmp_path / "t.part"
     part.write_bytes(b"a" * 10 + b"b" * TAIL + b"c" * 10)
-    assert tail_digest(part, 10 + TAIL) == tail_digest(part, 10 + TAIL)
-    changed = tmp_path / "u.part"
-    changed.write_bytes(b"z" * 10 + b"b" * TAIL + b"q" * 10)
-    assert tail_digest(changed, 10 + TAIL) == tail_digest(part, 10 + TAIL)  # outside the window: equal
-    assert tail_digest(changed, 11 + TAIL) != tail_digest(part, 11 + TAIL)
+    edited = tmp_path / "u.part"
+    edited.write_bytes(b"z" + b"a" * 9 + b"b" * TAIL + b"q" * 10)
+    assert tail_digest(edited, 10 + TAIL) != tail_digest(part, 10 + TAIL)
+    assert tail_digest(edited, 0) == tail_digest(part, 0)
+    import hashlib
+
+    assert tail_digest(part, 10 + TAIL) == hashlib.sha256(b"a" * 10 + b"b" * TAIL).hexdigest()
+    with pytest.raises(ExportConfigError):  # a checkpoint without the digest is not trusted
+        check_part(part, 10, None, tmp_path / "c")
 
 
 def test_a_waiting_checkpoint_needs_resume_or_restart(tmp_path):
@@ -174,4 +178,4 @@ def test_a_symlinked_part_is_measured_as_the_link_not_followed(tmp_path):
     link = tmp_path / "t.part"
     link.symlink_to(real)
     with pytest.raises(ExportConfigError):
-        check_part(link, 100, None, tmp_path / "c")  # the link itself is not 100 bytes of our output
+        check_part(link, 100, tail_digest(real, 100), tmp_path / "c")  # the link itself is not 100 bytes of our output
