@@ -433,3 +433,21 @@ def test_an_output_named_like_a_lock_file_is_refused(tmp_path):
         done = run(["export", "tickets", "-o", str(tmp_path / "t.jsonl.lock"), "--format", "jsonl"], server,
                    env=env_for(tmp_path, server))
         assert done.returncode == 2 and b".lock" in done.stderr and server.realism.stats["requests"] == 0
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=IDS)
+def test_kill_9_at_observed_progress_then_a_rerun_completes(cmd, inputs, tmp_path):
+    """No chance to save anything: what was durable before the kill is enough, and the lock is gone."""
+    inputs.copy_to(tmp_path)
+    with account(cmd) as server:
+        env = env_for(tmp_path, server)
+        server.realism.latency_ms = 60
+        proc = subprocess.Popen(command() + cmd.argv(tmp_path) + ["--concurrency", "1"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_until(lambda: server.realism.stats["requests"] >= 6 or proc.poll() is not None, what="progress")
+        proc.kill()
+        proc.communicate(timeout=30)
+        server.realism.latency_ms = 0
+        again = run(cmd.argv(tmp_path) + cmd.rerun, server, env=env, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr.decode()
+        cmd.check(tmp_path, server)
