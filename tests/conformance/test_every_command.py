@@ -451,3 +451,16 @@ def test_kill_9_at_observed_progress_then_a_rerun_completes(cmd, inputs, tmp_pat
         again = run(cmd.argv(tmp_path) + cmd.rerun, server, env=env, cwd=tmp_path)
         assert again.returncode == 0, again.stderr.decode()
         cmd.check(tmp_path, server)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`helpspace export tickets -o - | head -1`: the reader goes away; no traceback, exit 141."""
+    with ServerThread(tickets=200, seed=5) as server:
+        proc = subprocess.Popen(command() + ["export", "tickets", "-o", "-", "--with-messages"],
+                                env=env_for(tmp_path, server), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # as `head -1` does
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
