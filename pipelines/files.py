@@ -40,7 +40,7 @@ class PartFile:
         if resume_offset is not None and self.part.exists():
             self._fh: BinaryIO = open(self.part, "r+b")
             self._fh.truncate(resume_offset)
-            _hash_prefix(self._fh, self._digest, resume_offset)
+            hash_prefix(self._fh, self._digest, resume_offset)
             self._fh.seek(resume_offset)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,8 @@ class StdoutFile:
         self.sync()
 
 
-def _hash_prefix(fh: BinaryIO, digest: hashlib._Hash, length: int) -> None:
+def hash_prefix(fh: BinaryIO, digest: hashlib._Hash, length: int) -> None:
+    """Feed the first `length` bytes of `fh` to `digest` (a resumed .part's hash, a checkpoint's check)."""
     fh.seek(0)
     remaining = length
     while remaining > 0:

@@ -18,6 +18,7 @@ from typing import Any
 from helpspace_async.protocol import origin
 
 from .errors import ExportConfigError
+from .files import hash_prefix
 
 TAIL = 1 << 16  # bytes of a .part tests treat as "the end" (the whole prefix is hashed)
 
@@ -32,14 +33,9 @@ def run_identity(base_url: str, client_id: str | None, command: str) -> dict[str
 def tail_digest(part: Path, offset: int) -> str:
     """sha256 of the first `offset` bytes of `part`: everything a checkpoint says was written (a
     running writer records it from its own running hash, so this full read happens only on resume)."""
-    digest, left = hashlib.sha256(), offset
+    digest = hashlib.sha256()
     with open(part, "rb") as fh:
-        while left > 0:
-            block = fh.read(min(1 << 20, left))
-            if not block:
-                break
-            digest.update(block)
-            left -= len(block)
+        hash_prefix(fh, digest, offset)
     return digest.hexdigest()
 
 

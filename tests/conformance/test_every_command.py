@@ -182,6 +182,20 @@ def account(cmd: Command) -> ServerThread:
     return ServerThread(tickets=0 if cmd.empty_target else SEEDED, seed=5)
 
 
+def started_slowly(cmd: Command, tmp: Path, server: object, *, latency_ms: float, requests: int,
+                   still_running: bool = True) -> subprocess.Popen:
+    """The command running one request at a time against a slow server, once it has made `requests`
+    (and, with `still_running`, asserted not to have finished: the scenario must hit it mid-way)."""
+    server.realism.latency_ms = latency_ms  # type: ignore[attr-defined]
+    proc = subprocess.Popen(command() + cmd.argv(tmp) + ["--concurrency", "1"], env=env_for(tmp, server), cwd=tmp,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: server.realism.stats["requests"] >= requests or proc.poll() is not None,  # type: ignore[attr-defined]
+               what="progress")
+    if still_running:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+    return proc
+
+
 def no_traceback(stderr: bytes) -> None:
     assert b"Traceback" not in stderr, stderr.decode()
 
@@ -215,11 +229,7 @@ def test_ctrl_c_stops_within_the_grace_period_and_a_rerun_completes(cmd, inputs,
     inputs.copy_to(tmp_path)
     with account(cmd) as server:
         env = env_for(tmp_path, server)
-        server.realism.latency_ms = 100
-        proc = subprocess.Popen(command() + cmd.argv(tmp_path) + ["--concurrency", "1"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_until(lambda: server.realism.stats["requests"] >= 4 or proc.poll() is not None, what="progress")
-        assert proc.poll() is None, proc.communicate()[1].decode()
+        proc = started_slowly(cmd, tmp_path, server, latency_ms=100, requests=4)
         proc.send_signal(signal.SIGINT)
         signalled = time.monotonic()
         _, err = proc.communicate(timeout=30)
@@ -441,10 +451,7 @@ def test_kill_9_at_observed_progress_then_a_rerun_completes(cmd, inputs, tmp_pat
     inputs.copy_to(tmp_path)
     with account(cmd) as server:
         env = env_for(tmp_path, server)
-        server.realism.latency_ms = 60
-        proc = subprocess.Popen(command() + cmd.argv(tmp_path) + ["--concurrency", "1"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_until(lambda: server.realism.stats["requests"] >= 6 or proc.poll() is not None, what="progress")
+        proc = started_slowly(cmd, tmp_path, server, latency_ms=60, requests=3, still_running=False)
         proc.kill()
         proc.communicate(timeout=30)
         server.realism.latency_ms = 0
