@@ -179,3 +179,24 @@ def test_a_symlinked_part_is_measured_as_the_link_not_followed(tmp_path):
     link.symlink_to(real)
     with pytest.raises(ExportConfigError):
         check_part(link, 100, tail_digest(real, 100), tmp_path / "c")  # the link itself is not 100 bytes of our output
+
+
+@pytest.mark.parametrize("attachment,size,head,problem", [
+    ({"size": 10, "mime_type": "application/pdf"}, 10, b"%PDF-1.7", None),
+    ({"size": 10, "mime_type": "application/pdf"}, 9, b"%PDF-1.7", "9 bytes arrived where 10"),
+    ({"size": 0, "mime_type": "text/plain"}, 0, b"", None),
+    ({"mime_type": "application/pdf"}, 60, b"  <!DOCTYPE html><html>", "HTML page"),
+    ({"mime_type": "image/png"}, 20, b"<HTML><body>", "HTML page"),
+    ({"mime_type": "text/html"}, 20, b"<!doctype html>", None),
+    ({"mime_type": "application/pdf"}, 20, b'{"message": "Unauthenticated."}', "JSON document"),
+    ({"mime_type": "application/json"}, 20, b'{"a": 1}', None),
+    ({"mime_type": "text/plain"}, 20, b'{"a": 1}', None),
+    ({"mime_type": "application/octet-stream"}, 20, b"{not json", None),
+    ({"size": True, "mime_type": None}, 3, b"abc", None),
+])
+def test_downloaded_bytes_are_checked_against_what_was_announced(attachment, size, head, problem):
+    from pipelines.boundary import attachment_problem, shown_id
+
+    found = attachment_problem(attachment, size, head)
+    assert (found is None) if problem is None else (problem in (found or ""))
+    assert shown_id({"id": "x" * 200}) == repr("x" * 200)[:80] and shown_id(5) == "5"
