@@ -27,14 +27,20 @@ def _hold_in_child(lock_file: str, ready, release) -> None:  # noqa: ANN001 -- m
         release.wait(10)
 
 
-def test_a_lock_held_by_another_process_is_refused_naming_the_holder(tmp_path):
-    lock_file = tmp_path / "out.jsonl.lock"
+def holder(lock_file):  # noqa: ANN001, ANN201 -- (process, release event)
+    """Another process holding `lock_file`, once it holds it."""
     ctx = multiprocessing.get_context("fork")
     ready, release = ctx.Event(), ctx.Event()
     child = ctx.Process(target=_hold_in_child, args=(str(lock_file), ready, release))
     child.start()
+    assert ready.wait(10)
+    return child, release
+
+
+def test_a_lock_held_by_another_process_is_refused_naming_the_holder(tmp_path):
+    lock_file = tmp_path / "out.jsonl.lock"
+    child, release = holder(lock_file)
     try:
-        assert ready.wait(10)
         started = time.monotonic()
         with pytest.raises(locks.TargetLocked) as refused:
             with locks.hold(lock_file, "the export to out.jsonl", wait=0):
@@ -58,11 +64,7 @@ def test_a_lock_held_by_another_process_is_refused_naming_the_holder(tmp_path):
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     lock_file = tmp_path / "t.lock"
-    ctx = multiprocessing.get_context("fork")
-    ready, release = ctx.Event(), ctx.Event()
-    child = ctx.Process(target=_hold_in_child, args=(str(lock_file), ready, release))
-    child.start()
-    assert ready.wait(10)
+    child, _ = holder(lock_file)
     child.kill()
     child.join(10)
     with locks.hold(lock_file, "x", wait=0):
