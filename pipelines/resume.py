@@ -20,8 +20,6 @@ from helpspace_async.protocol import origin
 from .errors import ExportConfigError
 from .files import hash_prefix
 
-TAIL = 1 << 16  # bytes of a .part tests treat as "the end" (the whole prefix is hashed)
-
 
 def run_identity(base_url: str, client_id: str | None, command: str) -> dict[str, str]:
     """Who wrote a checkpoint: the account (origin, hashed client id) and the command."""
@@ -30,7 +28,7 @@ def run_identity(base_url: str, client_id: str | None, command: str) -> dict[str
     return {"origin": f"{scheme}://{host}:{port}", "client": client, "command": command}
 
 
-def tail_digest(part: Path, offset: int) -> str:
+def prefix_digest(part: Path, offset: int) -> str:
     """sha256 of the first `offset` bytes of `part`: everything a checkpoint says was written (a
     running writer records it from its own running hash, so this full read happens only on resume)."""
     digest = hashlib.sha256()
@@ -61,7 +59,7 @@ def check_part(part: Path, offset: Any, tail: Any, checkpoint: Path) -> int:
     except FileNotFoundError:
         raise ExportConfigError(f"{part} is gone, but {checkpoint} says {offset:,} bytes were written there: "
                                 "nothing to continue. Start over with --restart") from None
-    if size < offset or not isinstance(tail, str) or tail_digest(part, offset) != tail:
+    if size < offset or not isinstance(tail, str) or prefix_digest(part, offset) != tail:
         raise ExportConfigError(f"{part} does not hold what {checkpoint} recorded (cut, changed or replaced): "
                                 "continuing it would lose or mix records. Start over with --restart")
     return offset

@@ -37,7 +37,7 @@ class Checkpoint:
     segments: list[Segment]
     started_at: str
     identity: dict[str, str] = field(default_factory=dict)  # who wrote it (resume.run_identity)
-    tail: str | None = None  # sha256 of the bytes just before `offset` (resume.tail_digest)
+    tail: str | None = None  # sha256 of every byte before `offset` (resume.prefix_digest; key kept as "tail")
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ from pipelines.export.plan import (
     split_window,
 )
 from pipelines.export.state import Checkpoint, Position, load_checkpoint
-from pipelines.resume import run_identity, tail_digest
+from pipelines.resume import prefix_digest, run_identity
 
 
 def test_segments_split_at_two_days_with_a_day_of_overlap():
@@ -78,7 +78,7 @@ def test_a_checkpoint_survives_the_round_trip_and_comes_back_resumed(tmp_path):
     path = tmp_path / "x.checkpoint.json"
     part = tmp_path / "x.part"
     part.write_bytes(b"x" * 1234)
-    saved.identity, saved.tail = IDENTITY, tail_digest(part, 1234)
+    saved.identity, saved.tail = IDENTITY, prefix_digest(part, 1234)
     saved.save(path)
     back = load_checkpoint(path, {"format": "jsonl"}, IDENTITY, part)
     assert back is not None and back.offset == 1234 and back.segments == saved.segments

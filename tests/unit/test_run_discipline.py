@@ -12,13 +12,14 @@ import pytest
 from pipelines import locks
 from pipelines.errors import ExportConfigError, UsageError
 from pipelines.resume import (
-    TAIL,
     check_identity,
     check_part,
+    prefix_digest,
     refuse_silent_restart,
     run_identity,
-    tail_digest,
 )
+
+TAIL = 1 << 16  # bytes: a .part well past a few lines
 
 
 def _hold_in_child(lock_file: str, ready, release) -> None:  # noqa: ANN001 -- multiprocessing events
@@ -98,9 +99,9 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path, saved):
 def test_the_part_must_hold_exactly_what_the_checkpoint_recorded(tmp_path):
     part = tmp_path / "t.part"
     part.write_bytes(b"x" * (TAIL + 100))
-    tail = tail_digest(part, TAIL + 50)
+    tail = prefix_digest(part, TAIL + 50)
     assert check_part(part, TAIL + 50, tail, tmp_path / "c") == TAIL + 50
-    assert check_part(part, 0, tail_digest(part, 0), tmp_path / "c") == 0
+    assert check_part(part, 0, prefix_digest(part, 0), tmp_path / "c") == 0
     for offset in (-1, True, "5", None, TAIL + 101):
         with pytest.raises(ExportConfigError):
             check_part(part, offset, tail, tmp_path / "c")
@@ -121,11 +122,11 @@ def test_the_digest_covers_every_byte_before_the_offset_and_none_after(tmp_path)
     part.write_bytes(b"a" * 10 + b"b" * TAIL + b"c" * 10)
     edited = tmp_path / "u.part"
     edited.write_bytes(b"z" + b"a" * 9 + b"b" * TAIL + b"q" * 10)
-    assert tail_digest(edited, 10 + TAIL) != tail_digest(part, 10 + TAIL)
-    assert tail_digest(edited, 0) == tail_digest(part, 0)
+    assert prefix_digest(edited, 10 + TAIL) != prefix_digest(part, 10 + TAIL)
+    assert prefix_digest(edited, 0) == prefix_digest(part, 0)
     import hashlib
 
-    assert tail_digest(part, 10 + TAIL) == hashlib.sha256(b"a" * 10 + b"b" * TAIL).hexdigest()
+    assert prefix_digest(part, 10 + TAIL) == hashlib.sha256(b"a" * 10 + b"b" * TAIL).hexdigest()
     with pytest.raises(ExportConfigError):  # a checkpoint without the digest is not trusted
         check_part(part, 10, None, tmp_path / "c")
 
@@ -171,7 +172,7 @@ def test_a_negative_offset_is_refused_as_unusable(tmp_path):
     part = tmp_path / "p"
     part.write_bytes(b"abc")
     with pytest.raises(ExportConfigError, match="no usable offset"):
-        check_part(part, -1, tail_digest(part, 3), tmp_path / "c")
+        check_part(part, -1, prefix_digest(part, 3), tmp_path / "c")
 
 
 def test_a_symlinked_part_is_measured_as_the_link_not_followed(tmp_path):
@@ -180,7 +181,7 @@ def test_a_symlinked_part_is_measured_as_the_link_not_followed(tmp_path):
     link = tmp_path / "t.part"
     link.symlink_to(real)
     with pytest.raises(ExportConfigError):
-        check_part(link, 100, tail_digest(real, 100), tmp_path / "c")  # the link itself is not 100 bytes of our output
+        check_part(link, 100, prefix_digest(real, 100), tmp_path / "c")  # the link itself is not 100 bytes of our output
 
 
 @pytest.mark.parametrize("attachment,size,head,problem", [
